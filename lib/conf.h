@@ -1,0 +1,108 @@
+/* conf.h - INI configuration (parsed by libinih) checked against schemas.
+ *
+ * Every section is declared by whoever owns it: the daemon core declares
+ * its own ([forwarder], [spool], [collector], ...), each plugin declares the
+ * keys of its section ([in_qmp], [out_relp], ...; a second instance of a
+ * plugin is "[in_qmp:name]").  A key nobody declared, a value of the wrong
+ * type or a missing required key is an error that names file and line, so
+ * --check-config catches a typo before it becomes a silent default. */
+#ifndef HVT_CONF_H
+#define HVT_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum hvt_conf_type {
+	HVT_CONF_STRING,
+	HVT_CONF_PATH,
+	HVT_CONF_INT,
+	HVT_CONF_BOOL,
+	HVT_CONF_SIZE,        /* bytes; "64K", "1G" */
+	HVT_CONF_DURATION,    /* milliseconds; "250ms", "5s", "2m" */
+	HVT_CONF_ENUM,        /* one of .choices ("a|b|c") */
+	HVT_CONF_LIST,        /* comma-separated; the key may repeat */
+};
+
+#define HVT_CONF_REQUIRED 0x1u
+
+struct hvt_conf_key {
+	const char *name;
+	enum hvt_conf_type type;
+	const char *def;      /* default as written in a config file, or NULL */
+	const char *help;     /* one line, for docs and --help-config */
+	const char *choices;  /* HVT_CONF_ENUM: "block|drop-oldest" */
+	long long min, max;   /* INT/SIZE/DURATION bounds when max > min */
+	unsigned flags;
+};
+#define HVT_CONF_END { NULL, 0, NULL, NULL, NULL, 0, 0, 0 }
+
+struct hvt_conf_entry {
+	char *key;
+	char *value;
+	const char *file;
+	int line;
+	struct hvt_conf_entry *next;
+};
+
+struct hvt_conf_section {
+	char *name;           /* as written: "in_qmp" or "in_qmp:second" */
+	char *kind;           /* before ':' ("in_qmp") */
+	char *label;          /* after ':' or "" */
+	const char *file;
+	int line;
+	const struct hvt_conf_key *schema;   /* bound by hvt_conf_check_section */
+	struct hvt_conf_entry *entries;
+	struct hvt_conf_section *next;
+};
+
+struct hvt_conf {
+	char *path;
+	char **files;         /* every file read (main + includes), owned */
+	int nfiles;
+	struct hvt_conf_section *sections;
+	int errors;           /* problems reported so far */
+	const char *prog;     /* prefix for error lines */
+};
+
+/* Parse FILE (and the files its [include] section names).  Syntax errors are
+ * reported and counted; returns NULL only when the file cannot be read. */
+struct hvt_conf *hvt_conf_load(const char *path, const char *prog);
+/* Parse a string (tests, fuzzing). */
+struct hvt_conf *hvt_conf_load_string(const char *text, const char *name, const char *prog);
+void hvt_conf_free(struct hvt_conf *c);
+
+/* Report a problem at FILE:LINE and count it. */
+void hvt_conf_error(struct hvt_conf *c, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+struct hvt_conf_section *hvt_conf_find(struct hvt_conf *c, const char *name);
+
+/* Bind a schema to a section and validate every key in it. */
+void hvt_conf_check_section(struct hvt_conf *c, struct hvt_conf_section *s,
+			    const struct hvt_conf_key *schema);
+
+/* Getters fall back to the schema default; a section may be NULL (then
+ * only defaults apply).  Values were validated by hvt_conf_check_section,
+ * so these do not fail. */
+const char *hvt_conf_str(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+			 const char *key);
+long long hvt_conf_int(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+		       const char *key);
+bool hvt_conf_bool(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+		   const char *key);
+uint64_t hvt_conf_size(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+		       const char *key);
+long long hvt_conf_duration_ms(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+			       const char *key);
+/* NULL-terminated array of trimmed items (all repeats of the key joined);
+ * free with hvt_conf_list_free. */
+char **hvt_conf_list(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+		     const char *key, int *n);
+void hvt_conf_list_free(char **list);
+/* Where a key was set ("file:line"), for error messages at run time. */
+const char *hvt_conf_where(const struct hvt_conf_section *s, const char *key, char *buf, int size);
+
+/* Print a schema as a markdown table (docs/config.md is checked against it). */
+void hvt_conf_schema_markdown(const char *section, const struct hvt_conf_key *schema);
+
+#endif

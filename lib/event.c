@@ -1,0 +1,435 @@
+/* event.c - see event.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event.h"
+#include "timefmt.h"
+
+const struct hvt_event_limits hvt_event_default_limits = {
+	.max_json = 64 * 1024,
+	.max_depth = 32,
+	.max_field = 256,
+	.max_msg = 4096,
+};
+
+static const char *const severity_names[8] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
+};
+
+const char *hvt_severity_name(int sev)
+{
+	return severity_names[sev & 7];
+}
+
+int hvt_severity_parse(const char *name)
+{
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(name, severity_names[i]) == 0)
+			return i;
+	if (strcasecmp(name, "error") == 0)
+		return 3;
+	if (strcasecmp(name, "warn") == 0)
+		return 4;
+	return -1;
+}
+
+struct hvt_event *hvt_event_new(const char *type)
+{
+	struct hvt_event *ev = hvt_calloc(1, sizeof *ev);
+
+	ev->type = type ? hvt_strdup(type) : NULL;
+	ev->severity = 6;
+	return ev;
+}
+
+void hvt_event_free(struct hvt_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->host);
+	free(ev->stream);
+	free(ev->id);
+	free(ev->prev);
+	free(ev->source);
+	free(ev->type);
+	free(ev->vm_name);
+	free(ev->vm_uuid);
+	free(ev->msg);
+	if (ev->data)
+		json_object_put(ev->data);
+	free(ev);
+}
+
+void hvt_event_set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? hvt_strdup(value) : NULL;
+}
+
+void hvt_event_set_vm(struct hvt_event *ev, const char *name, const char *uuid)
+{
+	hvt_event_set_str(&ev->vm_name, name);
+	hvt_event_set_str(&ev->vm_uuid, uuid);
+}
+
+void hvt_event_set_msg(struct hvt_event *ev, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(ev->msg);
+	ev->msg = s;
+}
+
+void hvt_event_data_add(struct hvt_event *ev, const char *key, json_object *obj)
+{
+	if (!ev->data)
+		ev->data = json_object_new_object();
+	json_object_object_add(ev->data, key, obj);
+}
+
+void hvt_json_escape(struct hvt_buf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+
+	hvt_buf_append(out, "\"", 1);
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		hvt_buf_append(out, run, (size_t)(p - run));
+		switch (*p) {
+		case '"': hvt_buf_append(out, "\\\"", 2); break;
+		case '\\': hvt_buf_append(out, "\\\\", 2); break;
+		case '\n': hvt_buf_append(out, "\\n", 2); break;
+		case '\r': hvt_buf_append(out, "\\r", 2); break;
+		case '\t': hvt_buf_append(out, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+			hvt_buf_append(out, u, 6);
+		}
+		}
+		run = p + 1;
+	}
+	hvt_buf_append(out, run, (size_t)(p - run));
+	hvt_buf_append(out, "\"", 1);
+}
+
+static void put_key(struct hvt_buf *out, const char *key, bool *first)
+{
+	if (!*first)
+		hvt_buf_append(out, ",", 1);
+	*first = false;
+	hvt_buf_append(out, "\"", 1);
+	hvt_buf_append_str(out, key);
+	hvt_buf_append(out, "\":", 2);
+}
+
+static void put_str(struct hvt_buf *out, const char *key, const char *v, bool *first)
+{
+	if (!v)
+		return;
+	put_key(out, key, first);
+	hvt_json_escape(out, v);
+}
+
+static void put_time(struct hvt_buf *out, const char *key, long long us, bool *first)
+{
+	char ts[40];
+
+	if (!us)
+		return;
+	hvt_format_rfc3339(us, ts, sizeof ts);
+	put_key(out, key, first);
+	hvt_buf_printf(out, "\"%s\"", ts);
+}
+
+void hvt_event_to_json(const struct hvt_event *ev, struct hvt_buf *out)
+{
+	bool first = true;
+
+	hvt_buf_append(out, "{", 1);
+	put_key(out, "v", &first);
+	hvt_buf_printf(out, "%d", HVT_EVENT_VERSION);
+	put_str(out, "id", ev->id, &first);
+	put_str(out, "host", ev->host, &first);
+	put_str(out, "stream", ev->stream, &first);
+	if (ev->seq) {
+		put_key(out, "seq", &first);
+		hvt_buf_printf(out, "%llu", (unsigned long long)ev->seq);
+	}
+	put_str(out, "prev", ev->prev, &first);
+	put_str(out, "source", ev->source, &first);
+	put_str(out, "type", ev->type, &first);
+	put_str(out, "severity", hvt_severity_name(ev->severity), &first);
+	if (ev->vm_name || ev->vm_uuid) {
+		bool vf = true;
+		put_key(out, "vm", &first);
+		hvt_buf_append(out, "{", 1);
+		put_str(out, "name", ev->vm_name, &vf);
+		put_str(out, "uuid", ev->vm_uuid, &vf);
+		hvt_buf_append(out, "}", 1);
+	}
+	put_time(out, "ts", ev->ts_us, &first);
+	put_time(out, "received", ev->received_us, &first);
+	if (ev->flags & HVT_EV_LATE) {
+		put_key(out, "late", &first);
+		hvt_buf_append_str(out, "true");
+	}
+	if (ev->flags & HVT_EV_TRUNCATED) {
+		put_key(out, "truncated", &first);
+		hvt_buf_append_str(out, "true");
+	}
+	put_str(out, "msg", ev->msg, &first);
+	if (ev->data) {
+		size_t n;
+		const char *d = json_object_to_json_string_length(ev->data,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+		put_key(out, "data", &first);
+		hvt_buf_append(out, d, n);
+	}
+	hvt_buf_append(out, "}", 1);
+}
+
+bool hvt_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		int n;
+		unsigned cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (end - p <= n)
+			return false;
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+bool hvt_type_valid(const char *type)
+{
+	size_t n = strlen(type);
+	bool seg_start = true;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *p = type; *p; p++) {
+		if (*p == '.') {
+			if (seg_start)
+				return false;
+			seg_start = true;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+		seg_start = false;
+	}
+	return !seg_start;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+struct decode {
+	const struct hvt_event_limits *lim;
+	char *err;
+	size_t errsize;
+};
+
+static bool fail(struct decode *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(struct decode *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->err, d->errsize, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool get_string(struct decode *d, json_object *o, const char *key, size_t max,
+		       bool required, char **out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (required)
+			return fail(d, "missing field '%s'", key);
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return fail(d, "field '%s' must be a string", key);
+	size_t n = (size_t)json_object_get_string_len(v);
+	if (n > max)
+		return fail(d, "field '%s' is %zu bytes, more than the limit of %zu", key, n, max);
+	const char *s = json_object_get_string(v);
+	if (memchr(s, '\0', n))
+		return fail(d, "field '%s' contains a NUL character", key);
+	*out = hvt_strndup(s, n);
+	return true;
+}
+
+static bool get_time(struct decode *d, json_object *o, const char *key, bool required, long long *out)
+{
+	char *s = NULL;
+
+	if (!get_string(d, o, key, 64, required, &s))
+		return false;
+	if (!s)
+		return true;
+	int rc = hvt_parse_rfc3339(s, out);
+	free(s);
+	if (rc < 0)
+		return fail(d, "field '%s' is not an RFC 3339 timestamp", key);
+	return true;
+}
+
+static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev, bool require_identity)
+{
+	const struct hvt_event_limits *lim = d->lim;
+	json_object *v;
+	char *sev = NULL;
+
+	if (json_object_object_get_ex(o, "v", &v) &&
+	    (!json_object_is_type(v, json_type_int) || json_object_get_int(v) != HVT_EVENT_VERSION))
+		return fail(d, "unsupported event version (this collector speaks v%d)", HVT_EVENT_VERSION);
+	if (!get_string(d, o, "type", lim->max_field, true, &ev->type))
+		return false;
+	if (!hvt_type_valid(ev->type))
+		return fail(d, "field 'type' must be dotted lowercase words, got '%.64s'", ev->type);
+	if (!get_string(d, o, "id", lim->max_field, require_identity, &ev->id) ||
+	    !get_string(d, o, "host", lim->max_field, require_identity, &ev->host) ||
+	    !get_string(d, o, "stream", lim->max_field, require_identity, &ev->stream) ||
+	    !get_string(d, o, "prev", lim->max_field, false, &ev->prev) ||
+	    !get_string(d, o, "source", lim->max_field, require_identity, &ev->source) ||
+	    !get_string(d, o, "msg", lim->max_msg, false, &ev->msg) ||
+	    !get_string(d, o, "severity", 16, false, &sev))
+		return false;
+	if (sev) {
+		ev->severity = hvt_severity_parse(sev);
+		free(sev);
+		if (ev->severity < 0)
+			return fail(d, "field 'severity' is not a syslog severity name");
+	}
+	if (json_object_object_get_ex(o, "seq", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
+			return fail(d, "field 'seq' must be a positive integer");
+		ev->seq = (uint64_t)json_object_get_int64(v);
+	} else if (require_identity) {
+		return fail(d, "missing field 'seq'");
+	}
+	if (json_object_object_get_ex(o, "vm", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_object))
+			return fail(d, "field 'vm' must be an object {name, uuid}");
+		if (!get_string(d, v, "name", lim->max_field, false, &ev->vm_name) ||
+		    !get_string(d, v, "uuid", lim->max_field, false, &ev->vm_uuid))
+			return false;
+	}
+	if (!get_time(d, o, "ts", require_identity, &ev->ts_us) ||
+	    !get_time(d, o, "received", false, &ev->received_us))
+		return false;
+	if (json_object_object_get_ex(o, "late", &v) && json_object_get_boolean(v))
+		ev->flags |= HVT_EV_LATE;
+	if (json_object_object_get_ex(o, "truncated", &v) && json_object_get_boolean(v))
+		ev->flags |= HVT_EV_TRUNCATED;
+	if (json_object_object_get_ex(o, "data", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_object))
+			return fail(d, "field 'data' must be an object");
+		ev->data = json_object_get(v);
+	}
+	return true;
+}
+
+struct hvt_event *hvt_event_from_json(const char *text, size_t len,
+				      const struct hvt_event_limits *lim,
+				      bool require_identity, char *err, size_t errsize)
+{
+	struct decode d = { lim ? lim : &hvt_event_default_limits, err, errsize };
+	struct hvt_event *ev;
+	json_tokener *tok;
+	json_object *o;
+
+	if (len > d.lim->max_json) {
+		fail(&d, "event is %zu bytes, more than the limit of %zu", len, d.lim->max_json);
+		return NULL;
+	}
+	if (!hvt_utf8_valid(text, len)) {
+		fail(&d, "event is not valid UTF-8");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(d.lim->max_depth);
+	if (!tok) {
+		fail(&d, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!o || jerr != json_tokener_success) {
+		if (o)
+			json_object_put(o);
+		if (jerr == json_tokener_continue)
+			fail(&d, "event JSON is incomplete");
+		else if (jerr == json_tokener_error_depth)
+			fail(&d, "event JSON nests deeper than %d levels", d.lim->max_depth);
+		else
+			fail(&d, "event is not valid JSON: %s", json_tokener_error_desc(jerr));
+		return NULL;
+	}
+	while (used < len && (text[used] == ' ' || text[used] == '\n' || text[used] == '\r'))
+		used++;
+	if (used != len) {
+		json_object_put(o);
+		fail(&d, "trailing data after the event JSON");
+		return NULL;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		fail(&d, "event must be a JSON object");
+		return NULL;
+	}
+	ev = hvt_calloc(1, sizeof *ev);
+	ev->severity = 6;
+	if (!decode_fields(&d, o, ev, require_identity)) {
+		hvt_event_free(ev);
+		ev = NULL;
+	}
+	json_object_put(o);
+	return ev;
+}

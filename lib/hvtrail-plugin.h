@@ -1,0 +1,197 @@
+/* hvtrail-plugin.h - the plugin ABI.
+ *
+ * A plugin is a shared object in the plugin directory named after the
+ * plugin ("in_qmp.so") that exports one `const struct hvt_plugin
+ * hvt_plugin`.  The daemon dlopen()s it when a config section names it,
+ * refuses it when .abi differs from HVT_PLUGIN_ABI, checks the section
+ * against .conf_keys, then calls init, run, and at shutdown stop.
+ *
+ * Kinds and their ops tables:
+ *   input  (forwarder)  - registers sources on host->loop, calls host->emit
+ *   output (forwarder)  - ships records from host->spool, acks them
+ *   index  (collector, CLI) - struct hvt_index_ops
+ *   action (collector)  - struct hvt_action_ops
+ * Bump HVT_PLUGIN_ABI whenever any struct in this file changes layout. */
+#ifndef HVTRAIL_PLUGIN_H
+#define HVTRAIL_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "event.h"
+
+#define HVT_PLUGIN_ABI 1
+#define HVT_PLUGIN_SYMBOL "hvt_plugin"
+
+enum hvt_plugin_kind {
+	HVT_PLUGIN_INPUT = 1,
+	HVT_PLUGIN_OUTPUT = 2,
+	HVT_PLUGIN_INDEX = 3,
+	HVT_PLUGIN_ACTION = 4,
+};
+
+struct hvt_instance;
+struct hvt_spool;
+typedef struct sd_event sd_event;
+
+/* What the daemon offers its plugins. */
+struct hvt_host {
+	const char *prog;             /* "hvtrail-forwarder" */
+	const char *hostname;         /* this forwarder's host identity */
+	const char *state_dir;        /* persistent state, one subdir per instance */
+	sd_event *loop;               /* forwarder: the input event loop */
+	/* Forwarder inputs: hand an event to the pipeline (ownership passes).
+	 * Returns 0; never blocks.  When the spool is full the daemon pauses
+	 * inputs via hvt_input_ops.pause instead of refusing events. */
+	int (*emit)(struct hvt_instance *inst, struct hvt_event *ev);
+	/* Forwarder inputs: called once the events emitted so far are durably
+	 * spooled, so an input may persist its read position (journal cursor). */
+	struct hvt_spool *spool;      /* forwarder outputs */
+	volatile int *stopping;       /* set when the daemon shuts down */
+	void *daemon;                 /* opaque, for the daemon's helpers */
+};
+
+struct hvt_instance {
+	const struct hvt_plugin *plugin;
+	const char *name;             /* config section name: "in_qmp" or "in_qmp:x" */
+	struct hvt_conf *config;
+	struct hvt_conf_section *conf;  /* may be NULL: all defaults */
+	const struct hvt_host *host;
+	bool readonly;                /* index opened by the CLI */
+	void *priv;                   /* the plugin's own state */
+};
+
+struct hvt_plugin {
+	uint32_t abi;                 /* HVT_PLUGIN_ABI at build time */
+	const char *name;             /* must match the file name */
+	enum hvt_plugin_kind kind;
+	const char *summary;          /* one line, for --list-plugins */
+	const struct hvt_conf_key *conf_keys;
+	int (*init)(struct hvt_instance *inst);   /* parse config, open; 0 or -1 (logged) */
+	int (*run)(struct hvt_instance *inst);    /* start working */
+	void (*stop)(struct hvt_instance *inst);  /* stop and free priv */
+	const void *ops;              /* kind-specific table below, or NULL */
+};
+
+/* ---- input ------------------------------------------------------------- */
+struct hvt_input_ops {
+	/* Stop (paused=true) or resume reading: back-pressure from the spool. */
+	void (*pause)(struct hvt_instance *inst, bool paused);
+	/* Events emitted up to now are durable: persist read positions. */
+	void (*committed)(struct hvt_instance *inst);
+	/* Counters for `hvtrail stats` (JSON object text), or NULL. */
+	char *(*stats)(struct hvt_instance *inst);
+};
+
+/* ---- output ------------------------------------------------------------ */
+struct hvt_output_ops {
+	/* JSON object text with the output's state (peer, acked, ...). */
+	char *(*stats)(struct hvt_instance *inst);
+};
+
+/* ---- index ------------------------------------------------------------- */
+
+/* One event as the collector stores it. */
+struct hvt_stored {
+	const struct hvt_event *ev;   /* decoded fields */
+	const char *raw;              /* the exact JSON text received */
+	size_t raw_len;
+	const char *peer;             /* RELP peer host/IP it came from */
+	long long indexed_us;         /* collector receive time */
+	const char *link;             /* correlation id (migration id), or NULL */
+	int verdict;                  /* HVT_VERDICT_* from the chain check */
+	const char *verdict_note;
+};
+
+enum hvt_verdict {
+	HVT_VERDICT_OK = 0,           /* chained to its predecessor */
+	HVT_VERDICT_UNCHECKED = 1,    /* predecessor not (yet) seen */
+	HVT_VERDICT_BROKEN = 2,       /* prev does not match */
+};
+
+struct hvt_index_batch {
+	const struct hvt_stored *items;
+	size_t n;
+	uint64_t inbox_seq;           /* store atomically with the rows */
+	/* out: */
+	size_t inserted;
+	size_t duplicates;
+};
+
+struct hvt_query {
+	const char *vm;               /* name or UUID */
+	const char *host;
+	const char *type_glob;
+	const char *id;
+	const char *link;
+	long long since_us, until_us; /* 0 = open */
+	int64_t after_cursor;         /* rows after this cursor (follow) */
+	long long limit;              /* 0 = none */
+	bool newest_first;
+};
+
+struct hvt_row {
+	int64_t cursor;               /* monotonically increasing per index */
+	const char *raw;
+	size_t raw_len;
+	const char *peer;
+	long long indexed_us;
+	const char *link;
+	int verdict;
+};
+
+typedef int (*hvt_row_cb)(void *arg, const struct hvt_row *row);
+
+/* Per-stream state the collector keeps (gaps, chain heads). */
+struct hvt_stream_state {
+	char host[256];
+	char stream[64];
+	uint64_t max_seq;             /* highest seq seen */
+	uint64_t count;               /* distinct events stored */
+	char head_hash[72];           /* hash of the event at max_seq */
+	long long last_ts_us;
+	long long last_indexed_us;
+};
+
+struct hvt_index_ops {
+	/* Store a batch exactly once (duplicates by host+id skipped and
+	 * counted) together with inbox_seq; durable when it returns 0. */
+	int (*store)(struct hvt_instance *inst, struct hvt_index_batch *b);
+	/* The inbox position stored with the last batch (0 = none). */
+	int (*inbox_position)(struct hvt_instance *inst, uint64_t *seq);
+	int (*query)(struct hvt_instance *inst, const struct hvt_query *q, hvt_row_cb cb, void *arg);
+	/* Stream states, for gaps/stats; cb returns non-zero to stop. */
+	int (*streams)(struct hvt_instance *inst, const char *host,
+		       int (*cb)(void *arg, const struct hvt_stream_state *s), void *arg);
+	/* Missing seq ranges of one stream: cb(lo, hi) per hole. */
+	int (*gaps)(struct hvt_instance *inst, const char *host, const char *stream,
+		    int (*cb)(void *arg, uint64_t lo, uint64_t hi), void *arg);
+	/* Record forwarder-reported stats (spool depth, ...) for a host. */
+	int (*put_host_stats)(struct hvt_instance *inst, const char *host, const char *json,
+			      long long at_us);
+	int (*host_stats)(struct hvt_instance *inst,
+			  int (*cb)(void *arg, const char *host, const char *json, long long at_us),
+			  void *arg);
+	/* Key/value state the collector keeps next to the rows. */
+	int (*kv_get)(struct hvt_instance *inst, const char *key, char **value);
+	int (*kv_put)(struct hvt_instance *inst, const char *key, const char *value);
+};
+
+/* ---- action ------------------------------------------------------------ */
+struct hvt_alert {
+	const char *id;               /* alert id (stable across retries) */
+	const char *rule;
+	const char *json;             /* the alert document (event inside) */
+	const struct hvt_event *ev;
+	int attempt;                  /* 1, 2, ... */
+};
+
+struct hvt_action_ops {
+	/* Deliver once; 0 = delivered, -1 = failed (err says why), the
+	 * collector retries with backoff until the alert expires. */
+	int (*deliver)(struct hvt_instance *inst, const struct hvt_alert *a, char *err, size_t errsize);
+};
+
+#endif
