@@ -69,6 +69,11 @@ struct hvt_plugin {
 	enum hvt_plugin_kind kind;
 	const char *summary;          /* one line, for --list-plugins */
 	const struct hvt_conf_key *conf_keys;
+	/* Optional: check the section's values beyond their types (files
+	 * readable, certificates valid) without side effects; 0 or -1
+	 * (problems reported with hvt_conf_error).  Run by --check-config
+	 * and before init. */
+	int (*check)(struct hvt_instance *inst);
 	int (*init)(struct hvt_instance *inst);   /* parse config, open; 0 or -1 (logged) */
 	int (*run)(struct hvt_instance *inst);    /* start working */
 	void (*stop)(struct hvt_instance *inst);  /* stop and free priv */

@@ -73,6 +73,9 @@ struct hvt_spool_reader {
 	uint64_t buf_off;
 	size_t buf_len;
 	char *rec;            /* copy of a record larger than the cache */
+	uint64_t prev_off;    /* where the last returned record started */
+	uint64_t prev_skip;
+	bool can_unread;
 };
 
 int hvt_fsync_policy_parse(const char *s)
@@ -422,6 +425,11 @@ int hvt_spool_sync(struct hvt_spool *sp)
 	return 0;
 }
 
+bool hvt_spool_dirty(const struct hvt_spool *sp)
+{
+	return sp->dirty;
+}
+
 int hvt_spool_commit(struct hvt_spool *sp)
 {
 	int rc = 0;
@@ -526,6 +534,11 @@ uint64_t hvt_spool_bytes(struct hvt_spool *sp)
 	uint64_t v = sp->total_bytes;
 	pthread_mutex_unlock(&sp->lock);
 	return v;
+}
+
+uint64_t hvt_spool_max_bytes(const struct hvt_spool *sp)
+{
+	return sp->o.max_bytes;
 }
 
 bool hvt_spool_over(struct hvt_spool *sp)
@@ -669,6 +682,7 @@ int hvt_spool_reader_seek(struct hvt_spool_reader *r, uint64_t from_seq)
 	if (from_seq == 0)
 		from_seq = 1;
 	reader_close(r);
+	r->can_unread = false;
 	r->next_seq = from_seq;
 	r->pending_skip = 0;
 	pthread_mutex_lock(&sp->lock);
@@ -704,10 +718,21 @@ int hvt_spool_reader_seek(struct hvt_spool_reader *r, uint64_t from_seq)
 	return 0;
 }
 
+void hvt_spool_reader_unread(struct hvt_spool_reader *r)
+{
+	if (!r->can_unread)
+		return;
+	r->off = r->prev_off;
+	r->next_seq--;
+	r->pending_skip = r->prev_skip;
+	r->can_unread = false;
+}
+
 int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 {
 	struct hvt_spool *sp = r->sp;
 
+	r->can_unread = false;
 	for (;;) {
 		uint64_t committed, end = 0, next_first = 0, oldest;
 		bool found = false;
@@ -777,7 +802,10 @@ int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 		rec->data = payload;
 		rec->len = h.len;
 		rec->skipped = r->pending_skip;
+		r->prev_skip = r->pending_skip;
 		r->pending_skip = 0;
+		r->prev_off = r->off;
+		r->can_unread = true;
 		r->off += REC_HDR + h.len;
 		r->next_seq++;
 		return 1;

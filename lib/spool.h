@@ -60,6 +60,8 @@ int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_
  * waiting readers.  Returns 0 or -errno. */
 int hvt_spool_commit(struct hvt_spool *sp);
 int hvt_spool_sync(struct hvt_spool *sp);
+/* Appended records not yet forced to disk (writer side). */
+bool hvt_spool_dirty(const struct hvt_spool *sp);
 
 /* Acknowledge every record <= seq: persist the checkpoint (rate-limited
  * unless force) and delete segments wholly below it. */
@@ -68,6 +70,7 @@ uint64_t hvt_spool_acked(struct hvt_spool *sp);
 uint64_t hvt_spool_last_seq(struct hvt_spool *sp);
 uint64_t hvt_spool_bytes(struct hvt_spool *sp);      /* on disk */
 bool hvt_spool_over(struct hvt_spool *sp);            /* bytes >= max_bytes */
+uint64_t hvt_spool_max_bytes(const struct hvt_spool *sp);
 /* Delete the oldest segment even though it is not acknowledged (the
  * drop-oldest policy).  Returns the number of records dropped. */
 uint64_t hvt_spool_drop_oldest(struct hvt_spool *sp);
@@ -82,5 +85,7 @@ void hvt_spool_reader_free(struct hvt_spool_reader *r);
 int hvt_spool_reader_seek(struct hvt_spool_reader *r, uint64_t from_seq);
 /* 1 = a record in *rec, 0 = nothing more committed yet, -errno = error. */
 int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec);
+/* Step back over the record the last next() returned (once). */
+void hvt_spool_reader_unread(struct hvt_spool_reader *r);
 
 #endif

@@ -1,0 +1,239 @@
+/* indexer.c - see indexer.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "indexer.h"
+#include "log.h"
+#include "record.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct indexer {
+	struct hvt_instance *idx;
+	const struct hvt_index_ops *ops;
+	struct hvt_spool *inbox;
+	struct hvt_spool_reader *reader;
+	int batch_size;
+	long long batch_delay_ms;
+	pthread_t thread;
+	bool running;
+	volatile int stop;
+	long long drain_deadline_us;
+	/* the batch being built */
+	char **copies;                /* record bytes the items point into */
+	struct col_record *recs;
+	struct hvt_stored *items;
+	int n;
+	uint64_t last_seq;
+	struct hvt_ratelimit rl;
+	pthread_mutex_t lock;
+	struct indexer_counters cnt;
+};
+
+struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, int batch_size,
+			    long long batch_delay_ms)
+{
+	struct indexer *ix = hvt_calloc(1, sizeof *ix);
+
+	ix->idx = idx;
+	ix->ops = idx->plugin->ops;
+	ix->inbox = inbox;
+	ix->batch_size = batch_size;
+	ix->batch_delay_ms = batch_delay_ms;
+	ix->copies = hvt_calloc((size_t)batch_size, sizeof(char *));
+	ix->recs = hvt_calloc((size_t)batch_size, sizeof(struct col_record));
+	ix->items = hvt_calloc((size_t)batch_size, sizeof(struct hvt_stored));
+	ix->rl = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(10000);
+	pthread_mutex_init(&ix->lock, NULL);
+	return ix;
+}
+
+static void clear_batch(struct indexer *ix)
+{
+	for (int i = 0; i < ix->n; i++) {
+		free(ix->copies[i]);
+		ix->copies[i] = NULL;
+	}
+	ix->n = 0;
+}
+
+static bool should_quit(struct indexer *ix)
+{
+	return ix->stop && hvt_mono_us() > ix->drain_deadline_us;
+}
+
+/* Store the batch; retry until it works or we must quit. */
+static int flush(struct indexer *ix)
+{
+	long long backoff = BACKOFF_MIN_MS;
+	struct hvt_index_batch b = { ix->items, 0, ix->last_seq, 0, 0 };
+	int nstats = 0;
+
+	/* host stats reports ride along; events are stored as one batch */
+	for (int i = 0; i < ix->n; i++) {
+		if (ix->recs[i].kind == COL_REC_EVENT) {
+			ix->items[b.n++] = (struct hvt_stored){
+				.ev = &ix->recs[i].ev, .raw = ix->recs[i].raw, .raw_len = ix->recs[i].raw_len,
+				.peer = ix->recs[i].peer, .indexed_us = ix->recs[i].rx_us,
+				.verdict = HVT_VERDICT_UNCHECKED,
+			};
+		}
+	}
+	for (;;) {
+		b.inserted = b.duplicates = 0;
+		int rc = ix->ops->store(ix->idx, &b);
+		if (rc == 0)
+			break;
+		pthread_mutex_lock(&ix->lock);
+		ix->cnt.store_errors++;
+		pthread_mutex_unlock(&ix->lock);
+		hvt_log_ratelimited(&ix->rl, LOG_ERR, "index refused a batch of %zu events (inbox records up to %"
+				    PRIu64 "); keeping them in the inbox and retrying", b.n, ix->last_seq);
+		if (ix->stop && hvt_mono_us() > ix->drain_deadline_us)
+			return -1;
+		usleep((useconds_t)backoff * 1000);
+		backoff = HVT_MIN(backoff * 2, BACKOFF_MAX_MS);
+	}
+	for (int i = 0; i < ix->n; i++) {
+		struct col_record *r = &ix->recs[i];
+		if (r->kind == COL_REC_HOST_STATS && ix->ops->put_host_stats) {
+			ix->ops->put_host_stats(ix->idx, r->ev.host, r->raw, r->rx_us);
+			nstats++;
+		}
+	}
+	hvt_spool_ack(ix->inbox, ix->last_seq, false);
+	pthread_mutex_lock(&ix->lock);
+	ix->cnt.batches++;
+	ix->cnt.indexed += b.inserted;
+	ix->cnt.duplicates += b.duplicates;
+	ix->cnt.host_stats += (uint64_t)nstats;
+	ix->cnt.position = ix->last_seq;
+	pthread_mutex_unlock(&ix->lock);
+	clear_batch(ix);
+	return 0;
+}
+
+/* Take one inbox record into the batch; false if it is unreadable. */
+static bool take(struct indexer *ix, const struct hvt_spool_rec *rec)
+{
+	char *copy = hvt_malloc(rec->len);
+
+	memcpy(copy, rec->data, rec->len);
+	if (col_record_unpack(copy, rec->len, &ix->recs[ix->n]) < 0) {
+		hvt_log(LOG_ERR, "inbox record %" PRIu64 " is malformed; skipping it", rec->seq);
+		free(copy);
+		return false;
+	}
+	ix->copies[ix->n++] = copy;
+	return true;
+}
+
+static void *run(void *arg)
+{
+	struct indexer *ix = arg;
+	long long batch_started = 0;
+
+	for (;;) {
+		struct hvt_spool_rec rec;
+		int rc = hvt_spool_reader_next(ix->reader, &rec);
+		if (rc < 0) {
+			hvt_log_ratelimited(&ix->rl, LOG_ERR, "cannot read the inbox: %s", strerror(-rc));
+			usleep(100000);
+			continue;
+		}
+		if (rc == 1) {
+			if (rec.skipped)
+				hvt_log(LOG_ERR, "%" PRIu64 " inbox records before %" PRIu64 " were unreadable",
+					rec.skipped, rec.seq);
+			if (!ix->n)
+				batch_started = hvt_mono_us();
+			take(ix, &rec);
+			ix->last_seq = rec.seq;
+			if (ix->n >= ix->batch_size && flush(ix) < 0)
+				break;
+			continue;
+		}
+		/* the inbox is drained for now */
+		long long waited_ms = ix->n ? (hvt_mono_us() - batch_started) / 1000 : 0;
+		if (ix->n && (waited_ms >= ix->batch_delay_ms || ix->stop)) {
+			if (flush(ix) < 0)
+				break;
+			continue;
+		}
+		if (ix->stop && (!ix->n || should_quit(ix)))
+			break;
+		long long wait_ms = ix->n ? ix->batch_delay_ms - waited_ms : 200;
+		hvt_spool_wait(ix->inbox, ix->last_seq, (int)HVT_MAX(1, wait_ms));
+	}
+	if (ix->n)
+		hvt_log(LOG_WARNING, "stopping with %d received events not yet indexed; they stay in the inbox "
+			"and are indexed at the next start", ix->n);
+	clear_batch(ix);
+	hvt_spool_ack(ix->inbox, hvt_spool_acked(ix->inbox), true);
+	return NULL;
+}
+
+int indexer_start(struct indexer *ix)
+{
+	uint64_t pos = 0;
+
+	if (ix->ops->inbox_position(ix->idx, &pos) < 0) {
+		hvt_log(LOG_ERR, "cannot read the inbox position from the index");
+		return -1;
+	}
+	uint64_t last = hvt_spool_last_seq(ix->inbox);
+	if (pos > last) {
+		/* the index is ahead of the inbox: the inbox was recreated */
+		hvt_log(LOG_WARNING, "the index has inbox position %" PRIu64 " but the inbox ends at %" PRIu64
+			"; reading the inbox from its start", pos, last);
+		pos = hvt_spool_acked(ix->inbox);
+	}
+	hvt_spool_ack(ix->inbox, pos, true);
+	ix->last_seq = pos;
+	ix->cnt.position = pos;
+	ix->reader = hvt_spool_reader_new(ix->inbox, pos + 1);
+	if (last > pos)
+		hvt_log(LOG_INFO, "indexing %" PRIu64 " received events left in the inbox", last - pos);
+	if (pthread_create(&ix->thread, NULL, run, ix) != 0)
+		return -1;
+	ix->running = true;
+	return 0;
+}
+
+void indexer_stop(struct indexer *ix, long long drain_ms)
+{
+	if (!ix->running)
+		return;
+	ix->drain_deadline_us = hvt_mono_us() + drain_ms * 1000;
+	ix->stop = 1;
+	hvt_spool_wake(ix->inbox);
+	pthread_join(ix->thread, NULL);
+	ix->running = false;
+}
+
+void indexer_free(struct indexer *ix)
+{
+	if (!ix)
+		return;
+	indexer_stop(ix, 0);
+	hvt_spool_reader_free(ix->reader);
+	free(ix->copies);
+	free(ix->recs);
+	free(ix->items);
+	pthread_mutex_destroy(&ix->lock);
+	free(ix);
+}
+
+void indexer_counters(struct indexer *ix, struct indexer_counters *out)
+{
+	pthread_mutex_lock(&ix->lock);
+	*out = ix->cnt;
+	pthread_mutex_unlock(&ix->lock);
+}

@@ -1,0 +1,32 @@
+/* indexer.h - the thread that moves records from the inbox into the index.
+ *
+ * It reads the inbox from the position the index says it stored last,
+ * builds batches (batch_size records, or whatever arrived within
+ * batch_delay), stores each batch atomically together with its inbox
+ * position, and only then acknowledges the inbox so its segments can go.
+ * A batch the index refuses (disk full, database locked) is retried with
+ * backoff until it succeeds; meanwhile the inbox absorbs new frames. */
+#ifndef HVT_COL_INDEXER_H
+#define HVT_COL_INDEXER_H
+
+#include <stdint.h>
+
+#include "hvtrail-plugin.h"
+#include "spool.h"
+
+struct indexer_counters {
+	uint64_t batches, indexed, duplicates, store_errors, host_stats;
+	uint64_t position;            /* inbox record last stored */
+};
+
+struct indexer;
+
+struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, int batch_size,
+			    long long batch_delay_ms);
+int indexer_start(struct indexer *ix);
+/* Index what is in the inbox (bounded by deadline), then stop. */
+void indexer_stop(struct indexer *ix, long long drain_ms);
+void indexer_free(struct indexer *ix);
+void indexer_counters(struct indexer *ix, struct indexer_counters *out);
+
+#endif

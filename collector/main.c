@@ -1,0 +1,258 @@
+/* main.c - hvtrail-collector: accept RELP/TLS from permitted forwarders,
+ * store every event exactly once, and keep the trail queryable.
+ *
+ * Threads: the main thread handles signals and start/stop; the receiver
+ * thread runs librelp's engine and writes the inbox; the indexer thread
+ * moves the inbox into the index plugin. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "daemon.h"
+#include "indexer.h"
+#include "instance.h"
+#include "log.h"
+#include "plugin.h"
+#include "receiver.h"
+#include "schema.h"
+#include "spool.h"
+#include "util.h"
+
+#define PROG "hvtrail-collector"
+#define PLUGIN_KINDS (HVT_KIND_BIT(HVT_PLUGIN_INDEX) | HVT_KIND_BIT(HVT_PLUGIN_ACTION))
+#define DRAIN_MS 5000
+
+struct collector {
+	struct hvt_conf *conf;
+	struct hvt_conf_section *sec_col, *sec_inbox;
+	struct hvt_instances inst;
+	struct hvt_instance *index;
+	struct hvt_host host;
+	char *state_dir, *inbox_dir;
+	struct hvt_spool *inbox;
+	struct receiver *receiver;
+	struct indexer *indexer;
+	volatile int stopping;
+};
+
+static struct collector col;
+
+static const char *cstr(const char *key)
+{
+	return hvt_conf_str(col.sec_col, col_schema_collector, key);
+}
+
+static void check_semantics(void)
+{
+	struct hvt_conf *c = col.conf;
+	int listeners = 0, indexes = 0;
+
+	for (struct hvt_conf_section *s = c->sections; s; s = s->next) {
+		if (strcmp(s->kind, "listen") == 0) {
+			listeners++;
+			receiver_check_listener(c, s);
+		}
+	}
+	for (int i = 0; i < col.inst.n; i++)
+		if (col.inst.v[i].plugin->kind == HVT_PLUGIN_INDEX) {
+			indexes++;
+			col.index = &col.inst.v[i];
+		}
+	if (!listeners)
+		hvt_conf_error(c, c->path, 0, "no [listen] section: the collector would accept nothing");
+	if (indexes != 1)
+		hvt_conf_error(c, c->path, 0, "exactly one index section is needed (e.g. [idx_sqlite]); found %d",
+			       indexes);
+}
+
+static int configure(const struct hvt_daemon_args *a)
+{
+	col.conf = hvt_conf_load(a->config, PROG);
+	if (!col.conf)
+		return -1;
+	col.sec_col = hvt_conf_find(col.conf, "collector");
+	col.sec_inbox = hvt_conf_find(col.conf, "inbox");
+	col.host.prog = PROG;
+	col.host.stopping = &col.stopping;
+	col.host.daemon = &col;
+	hvt_instances_configure(col.conf, col_core_sections, cstr("plugin_dir"), PLUGIN_KINDS, &col.host,
+				&col.inst);
+	col.state_dir = hvt_strdup(cstr("state_dir"));
+	const char *d = hvt_conf_str(col.sec_inbox, col_schema_inbox, "dir");
+	col.inbox_dir = *d ? hvt_strdup(d) : hvt_asprintf("%s/inbox", col.state_dir);
+	col.host.state_dir = col.state_dir;
+	col.host.hostname = "collector";
+	int lvl = hvt_log_level_parse(cstr("log_level"));
+	if (!a->debug && lvl >= 0)
+		hvt_log_set_level(lvl);
+	if (col.conf->errors == 0) {
+		check_semantics();
+		hvt_instances_check(&col.inst);
+	}
+	if (col.conf->errors) {
+		hvt_log(LOG_ERR, "%s: %d problem%s in the configuration", a->config, col.conf->errors,
+			col.conf->errors == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+static int open_inbox(void)
+{
+	const struct hvt_conf_key *k = col_schema_inbox;
+	struct hvt_spool_opts o = {
+		.dir = col.inbox_dir,
+		.name = "inbox",
+		.max_bytes = hvt_conf_size(col.sec_inbox, k, "max_size"),
+		.segment_bytes = hvt_conf_size(col.sec_inbox, k, "segment_size"),
+		.fsync = hvt_fsync_policy_parse(hvt_conf_str(col.sec_inbox, k, "fsync")),
+		.fsync_interval_ms = hvt_conf_duration_ms(col.sec_inbox, k, "fsync_interval"),
+	};
+	char err[512];
+	int rc = hvt_mkdir_p(col.state_dir, 0700);
+
+	if (rc < 0) {
+		hvt_log(LOG_ERR, "cannot create state_dir %s: %s", col.state_dir, strerror(-rc));
+		return -1;
+	}
+	col.inbox = hvt_spool_open(&o, err, sizeof err);
+	if (!col.inbox) {
+		hvt_log(LOG_ERR, "cannot open the inbox: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_receiver(void)
+{
+	struct ingest_limits lim = {
+		.ev = {
+			.max_json = hvt_conf_size(col.sec_col, col_schema_collector, "max_message_size"),
+			.max_depth = (int)hvt_conf_int(col.sec_col, col_schema_collector, "max_json_depth"),
+			.max_field = (size_t)hvt_conf_int(col.sec_col, col_schema_collector, "max_field_length"),
+			.max_msg = 4096,
+		},
+	};
+	lim.max_message = lim.ev.max_json + 1024;      /* room for the RFC 5424 header */
+	col.receiver = receiver_new(col.inbox, &lim);
+	if (!col.receiver)
+		return -1;
+	for (struct hvt_conf_section *s = col.conf->sections; s; s = s->next)
+		if (strcmp(s->kind, "listen") == 0 && receiver_add_listener(col.receiver, s) < 0)
+			return -1;
+	return receiver_start(col.receiver);
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	(void)ud;
+	hvt_log(LOG_NOTICE, "received %s: shutting down", strsignal((int)si->ssi_signo));
+	col.stopping = 1;
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	(void)s;
+	(void)si;
+	(void)ud;
+	hvt_log(LOG_NOTICE, "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+	return 0;
+}
+
+static int run(void)
+{
+	sd_event *loop = NULL;
+	sigset_t ss;
+	int rc = 1;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGUSR1);       /* only the receiver thread takes it */
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_inbox() < 0)
+		return 1;
+	if (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_INDEX)) < 0)
+		goto out;
+	col.indexer = indexer_new(col.index, col.inbox,
+				  (int)hvt_conf_int(col.sec_col, col_schema_collector, "batch_size"),
+				  hvt_conf_duration_ms(col.sec_col, col_schema_collector, "batch_delay"));
+	if (indexer_start(col.indexer) < 0 || start_receiver() < 0)
+		goto out;
+	if (hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
+		goto out;
+
+	sd_event_default(&loop);
+	sd_event_add_signal(loop, NULL, SIGTERM, on_stop_signal, NULL);
+	sd_event_add_signal(loop, NULL, SIGINT, on_stop_signal, NULL);
+	sd_event_add_signal(loop, NULL, SIGHUP, on_hup, NULL);
+	sd_event_set_watchdog(loop, 1);
+	hvt_log(LOG_NOTICE, "started: inbox %s, index [%s]", col.inbox_dir, col.index->name);
+	hvt_daemon_notify("READY=1\nSTATUS=running");
+	rc = sd_event_loop(loop) < 0 ? 1 : 0;
+	hvt_daemon_notify("STOPPING=1");
+out:
+	col.stopping = 1;
+	if (col.receiver)
+		receiver_free(col.receiver);
+	if (col.indexer) {
+		indexer_stop(col.indexer, DRAIN_MS);
+		indexer_free(col.indexer);
+	}
+	hvt_instances_stop(&col.inst, PLUGIN_KINDS);
+	hvt_spool_close(col.inbox);
+	sd_event_unref(loop);
+	return rc;
+}
+
+static void print_schema(void)
+{
+	hvt_conf_schema_markdown("collector", col_schema_collector);
+	hvt_conf_schema_markdown("listen", col_schema_listen);
+	hvt_conf_schema_markdown("inbox", col_schema_inbox);
+	for (int i = 0; i < col.inst.n; i++)
+		hvt_conf_schema_markdown(col.inst.v[i].plugin->name, col.inst.v[i].plugin->conf_keys);
+}
+
+int main(int argc, char **argv)
+{
+	struct hvt_daemon_args a;
+	int rc;
+
+	hvt_log_init(PROG);
+	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/collector.conf",
+			      "Receive hvtrail events over RELP/TLS and index each exactly once.", &a);
+	if (a.debug)
+		hvt_log_set_level(LOG_DEBUG);
+	if (configure(&a) < 0) {
+		rc = 1;
+	} else if (a.check_config) {
+		printf("%s: configuration OK\n", a.config);
+		rc = 0;
+	} else if (a.print_schema) {
+		print_schema();
+		rc = 0;
+	} else if (a.list_plugins) {
+		for (int i = 0; i < col.inst.n; i++)
+			printf("%-14s %-7s %s\n", col.inst.v[i].plugin->name,
+			       hvt_plugin_kind_name(col.inst.v[i].plugin->kind), col.inst.v[i].plugin->summary);
+		rc = 0;
+	} else {
+		rc = run();
+	}
+	hvt_instances_free(&col.inst);
+	hvt_conf_free(col.conf);
+	free(col.state_dir);
+	free(col.inbox_dir);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* receiver.h - the RELP/TLS listener: frames in, durable inbox records out.
+ *
+ * librelp (1.11) answers every frame "200 OK" as soon as our callback
+ * returns; it ignores the callback's return value.  So the callback
+ * returns only once the frame's records are in the inbox and committed
+ * per its fsync policy - an acknowledgement therefore means "stored".
+ * When the inbox is full or the disk refuses, the callback waits (the
+ * forwarders' windows fill and they hold their spools): back-pressure,
+ * never loss.  A frame that cannot be stored at shutdown is abandoned
+ * without an answer, so its sender resends it. */
+#ifndef HVT_COL_RECEIVER_H
+#define HVT_COL_RECEIVER_H
+
+#include "conf.h"
+#include "ingest.h"
+#include "spool.h"
+
+struct receiver;
+
+struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limits *lim);
+/* Add a listener from a [listen] section; -1 (logged) on failure. */
+int receiver_add_listener(struct receiver *r, const struct hvt_conf_section *s);
+int receiver_start(struct receiver *r);
+void receiver_stop(struct receiver *r);
+void receiver_free(struct receiver *r);
+/* Copy of the counters (thread-safe). */
+void receiver_counters(struct receiver *r, struct ingest_counters *out);
+/* Check a [listen] section beyond types (files readable); -1 if bad. */
+int receiver_check_listener(struct hvt_conf *c, const struct hvt_conf_section *s);
+
+#endif

@@ -1,0 +1,66 @@
+/* schema.c - every key of [collector], [listen] and [inbox]. */
+#include "config.h"
+
+#include "schema.h"
+
+const struct hvt_conf_key col_schema_collector[] = {
+	{ "state_dir", HVT_CONF_PATH, "/var/lib/hvtrail/collector", "where the inbox and state live",
+	  NULL, 0, 0, 0 },
+	{ "plugin_dir", HVT_CONF_STRING, "", "colon-separated plugin directories (default: the built-in "
+	  "plugin directory)", NULL, 0, 0, 0 },
+	{ "log_level", HVT_CONF_ENUM, "info", "least severe message logged",
+	  "emerg|alert|crit|err|error|warning|notice|info|debug", 0, 0, 0 },
+	{ "user", HVT_CONF_STRING, "", "drop privileges to this user after binding (empty: stay)",
+	  NULL, 0, 0, 0 },
+	{ "group", HVT_CONF_STRING, "", "group to drop to (default: the user's primary group)", NULL, 0, 0, 0 },
+	{ "batch_size", HVT_CONF_INT, "10000", "most events indexed in one transaction", NULL, 1, 1000000, 0 },
+	{ "batch_delay", HVT_CONF_DURATION, "20ms", "longest wait for more events before a partial batch "
+	  "is indexed (latency vs. throughput)", NULL, 0, 10000, 0 },
+	{ "max_message_size", HVT_CONF_SIZE, "64K", "largest single event JSON accepted; agree with the "
+	  "forwarders' max_event_size", NULL, 1024, 16 << 20, 0 },
+	{ "max_json_depth", HVT_CONF_INT, "32", "deepest JSON nesting accepted in an event", NULL, 2, 1000, 0 },
+	{ "max_field_length", HVT_CONF_INT, "256", "longest host, type, VM name/UUID, source or id", NULL,
+	  16, 65536, 0 },
+	HVT_CONF_END
+};
+
+const struct hvt_conf_key col_schema_listen[] = {
+	{ "address", HVT_CONF_STRING, "0.0.0.0", "address to listen on", NULL, 0, 0, 0 },
+	{ "port", HVT_CONF_INT, "2514", "TCP port", NULL, 1, 65535, 0 },
+	{ "tls", HVT_CONF_BOOL, "yes", "require RELP over TLS; 'no' accepts plaintext and is logged loudly",
+	  NULL, 0, 0, 0 },
+	{ "tls_ca", HVT_CONF_PATH, "/etc/hvtrail/tls/ca.pem", "CA certificate(s) forwarder certificates must "
+	  "chain to", NULL, 0, 0, 0 },
+	{ "tls_cert", HVT_CONF_PATH, "/etc/hvtrail/tls/collector.pem", "this collector's certificate", NULL, 0, 0, 0 },
+	{ "tls_key", HVT_CONF_PATH, "/etc/hvtrail/tls/collector.key", "its private key", NULL, 0, 0, 0 },
+	{ "permitted_peers", HVT_CONF_LIST, "", "forwarder certificate names (wildcards like *.hv.example.org) "
+	  "or SHA-1 fingerprints allowed to connect", NULL, 0, 0, 0 },
+	{ "auth_mode", HVT_CONF_ENUM, "name", "how forwarder certificates are checked",
+	  "name|fingerprint|certvalid", 0, 0, 0 },
+	{ "tls_priority", HVT_CONF_STRING, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", "GnuTLS priority string",
+	  NULL, 0, 0, 0 },
+	{ "max_frame_size", HVT_CONF_SIZE, "1M", "largest RELP frame; a bigger one aborts its session "
+	  "(it is never acknowledged)", NULL, 4096, 256 << 20, 0 },
+	{ "keepalive", HVT_CONF_BOOL, "yes", "TCP keepalive on sessions", NULL, 0, 0, 0 },
+	HVT_CONF_END
+};
+
+const struct hvt_conf_key col_schema_inbox[] = {
+	{ "dir", HVT_CONF_PATH, "", "inbox directory (default: STATE_DIR/inbox)", NULL, 0, 0, 0 },
+	{ "max_size", HVT_CONF_SIZE, "1G", "received but not yet indexed events kept at most; beyond it "
+	  "the collector stops acknowledging (forwarders keep their spools)", NULL, 1 << 20, 0, 0 },
+	{ "fsync", HVT_CONF_ENUM, "always", "when a received frame is forced to disk before it is "
+	  "acknowledged: always (every frame), interval, never (survives a collector crash, not a "
+	  "machine crash)", "never|interval|always", 0, 0, 0 },
+	{ "fsync_interval", HVT_CONF_DURATION, "1s", "with fsync = interval, the longest time an "
+	  "acknowledged event stays only in the page cache", NULL, 1, 3600 * 1000, 0 },
+	{ "segment_size", HVT_CONF_SIZE, "16M", "size of one inbox segment file", NULL, 64 << 10, 1 << 30, 0 },
+	HVT_CONF_END
+};
+
+const struct hvt_core_section col_core_sections[] = {
+	{ "collector", col_schema_collector, false },
+	{ "listen", col_schema_listen, true },
+	{ "inbox", col_schema_inbox, false },
+	{ NULL, NULL, false }
+};

@@ -1,0 +1,294 @@
+/* main.c - hvtrail-forwarder: capture lifecycle events on a hypervisor
+ * host, spool them durably and ship them to the collectors.
+ *
+ * Threads: the main thread runs the sd-event loop that every input plugin
+ * registers on and owns the spool's writer side; each output plugin runs
+ * its own thread reading the spool. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "daemon.h"
+#include "instance.h"
+#include "log.h"
+#include "pipeline.h"
+#include "plugin.h"
+#include "rfc5424.h"
+#include "schema.h"
+#include "spool.h"
+#include "util.h"
+
+#define PROG "hvtrail-forwarder"
+#define IO_KINDS (HVT_KIND_BIT(HVT_PLUGIN_INPUT) | HVT_KIND_BIT(HVT_PLUGIN_OUTPUT))
+
+struct forwarder {
+	struct hvt_conf *conf;
+	struct hvt_conf_section *sec_fwd, *sec_spool;
+	struct hvt_instances inst;
+	struct hvt_host host;
+	sd_event *loop;
+	struct hvt_spool *spool;
+	struct fwd_pipeline *pipeline;
+	char *hostname;
+	char *state_dir;
+	char *spool_dir;
+	volatile int stopping;
+};
+
+static struct forwarder fwd;
+
+static int emit_trampoline(struct hvt_instance *inst, struct hvt_event *ev)
+{
+	return fwd_pipeline_emit(fwd.pipeline, inst, ev);
+}
+
+static const char *fstr(const char *key)
+{
+	return hvt_conf_str(fwd.sec_fwd, fwd_schema_forwarder, key);
+}
+
+static const char *sstr(const char *key)
+{
+	return hvt_conf_str(fwd.sec_spool, fwd_schema_spool, key);
+}
+
+static bool host_name_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = h; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '.' || *p == '_'))
+			return false;
+	return true;
+}
+
+/* Checks that need more than one key or the running system. */
+static void check_semantics(void)
+{
+	struct hvt_conf *c = fwd.conf;
+	const char *file = c->path;
+	int inputs = 0, outputs = 0;
+
+	if (hvt_facility_parse(fstr("facility")) < 0)
+		hvt_conf_error(c, file, fwd.sec_fwd ? fwd.sec_fwd->line : 0,
+			       "[forwarder] facility: '%s' is not a syslog facility", fstr("facility"));
+	if (!host_name_valid(fwd.hostname))
+		hvt_conf_error(c, file, fwd.sec_fwd ? fwd.sec_fwd->line : 0,
+			       "[forwarder] host: '%s' is not a valid host name", fwd.hostname);
+	for (int i = 0; i < fwd.inst.n; i++) {
+		if (fwd.inst.v[i].plugin->kind == HVT_PLUGIN_INPUT)
+			inputs++;
+		else
+			outputs++;
+	}
+	if (!inputs)
+		hvt_conf_error(c, file, 0, "no input configured (add an [in_qmp] section, for example)");
+	if (!outputs)
+		hvt_conf_error(c, file, 0, "no output configured (add an [out_relp] section)");
+}
+
+static int configure(const struct hvt_daemon_args *a)
+{
+	fwd.conf = hvt_conf_load(a->config, PROG);
+	if (!fwd.conf)
+		return -1;
+	fwd.sec_fwd = hvt_conf_find(fwd.conf, "forwarder");
+	fwd.sec_spool = hvt_conf_find(fwd.conf, "spool");
+	/* plugin_dir is needed before the plugin sections can be checked */
+	const char *plugin_dir = hvt_conf_str(fwd.sec_fwd, fwd_schema_forwarder, "plugin_dir");
+	fwd.host.prog = PROG;
+	fwd.host.emit = emit_trampoline;
+	fwd.host.stopping = &fwd.stopping;
+	fwd.host.daemon = &fwd;
+	hvt_instances_configure(fwd.conf, fwd_core_sections, plugin_dir, IO_KINDS, &fwd.host, &fwd.inst);
+	const char *h = fstr("host");
+	fwd.hostname = *h ? hvt_strdup(h) : hvt_default_hostname();
+	fwd.state_dir = hvt_strdup(fstr("state_dir"));
+	fwd.spool_dir = *sstr("dir") ? hvt_strdup(sstr("dir")) : hvt_asprintf("%s/spool", fwd.state_dir);
+	fwd.host.hostname = fwd.hostname;
+	fwd.host.state_dir = fwd.state_dir;
+	int lvl = hvt_log_level_parse(fstr("log_level"));
+	if (!a->debug && lvl >= 0)
+		hvt_log_set_level(lvl);
+	if (fwd.conf->errors == 0) {
+		check_semantics();
+		hvt_instances_check(&fwd.inst);
+	}
+	if (fwd.conf->errors) {
+		hvt_log(LOG_ERR, "%s: %d problem%s in the configuration", a->config, fwd.conf->errors,
+			fwd.conf->errors == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+static int open_spool(void)
+{
+	struct hvt_spool_opts o = {
+		.dir = fwd.spool_dir,
+		.name = "spool",
+		.max_bytes = hvt_conf_size(fwd.sec_spool, fwd_schema_spool, "max_size"),
+		.segment_bytes = hvt_conf_size(fwd.sec_spool, fwd_schema_spool, "segment_size"),
+		.fsync = hvt_fsync_policy_parse(sstr("fsync")),
+		.fsync_interval_ms = hvt_conf_duration_ms(fwd.sec_spool, fwd_schema_spool, "fsync_interval"),
+	};
+	char err[512];
+	int rc = hvt_mkdir_p(fwd.state_dir, 0700);
+
+	if (rc < 0) {
+		hvt_log(LOG_ERR, "cannot create state_dir %s: %s", fwd.state_dir, strerror(-rc));
+		return -1;
+	}
+	fwd.spool = hvt_spool_open(&o, err, sizeof err);
+	if (!fwd.spool) {
+		hvt_log(LOG_ERR, "cannot open the spool: %s", err);
+		return -1;
+	}
+	fwd.host.spool = fwd.spool;
+	return 0;
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	(void)ud;
+	hvt_log(LOG_NOTICE, "received %s: shutting down", strsignal((int)si->ssi_signo));
+	fwd.stopping = 1;
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	(void)s;
+	(void)si;
+	(void)ud;
+	hvt_log(LOG_NOTICE, "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+	return 0;
+}
+
+static void emit_lifecycle(const char *type, const char *msg)
+{
+	struct hvt_event *ev = hvt_event_new(type);
+
+	hvt_event_set_msg(ev, "%s", msg);
+	hvt_event_data_add(ev, "version", json_object_new_string(PACKAGE_VERSION));
+	hvt_event_data_add(ev, "spool_depth", json_object_new_int64(
+		(int64_t)(hvt_spool_last_seq(fwd.spool) - hvt_spool_acked(fwd.spool))));
+	if (strcmp(type, "forwarder.started") == 0) {
+		hvt_event_data_add(ev, "chain_continued",
+				   json_object_new_boolean(fwd_pipeline_chain_continued(fwd.pipeline)));
+		hvt_event_data_add(ev, "spool_cut_bytes", json_object_new_int64(
+			(int64_t)hvt_spool_recovered_cut_bytes(fwd.spool)));
+	}
+	fwd_pipeline_emit(fwd.pipeline, NULL, ev);
+}
+
+static int run(void)
+{
+	sigset_t ss;
+	int rc = 1;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_spool() < 0)
+		return 1;
+	sd_event_default(&fwd.loop);
+	fwd.host.loop = fwd.loop;
+	sd_event_add_signal(fwd.loop, NULL, SIGTERM, on_stop_signal, NULL);
+	sd_event_add_signal(fwd.loop, NULL, SIGINT, on_stop_signal, NULL);
+	sd_event_add_signal(fwd.loop, NULL, SIGHUP, on_hup, NULL);
+	sd_event_set_watchdog(fwd.loop, 1);
+
+	struct fwd_pipeline_opts po = {
+		.host = fwd.hostname,
+		.facility = hvt_facility_parse(fstr("facility")),
+		.max_event = hvt_conf_size(fwd.sec_fwd, fwd_schema_forwarder, "max_event_size"),
+		.drop_oldest = strcmp(sstr("full_policy"), "drop-oldest") == 0,
+		.fsync = hvt_fsync_policy_parse(sstr("fsync")),
+		.fsync_interval_ms = hvt_conf_duration_ms(fwd.sec_spool, fwd_schema_spool, "fsync_interval"),
+		.state_dir = fwd.state_dir,
+	};
+	fwd.pipeline = fwd_pipeline_new(&po, fwd.spool, fwd.loop, &fwd.inst);
+
+	/* outputs first, so the spool drains from the start */
+	if (hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
+	    hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
+		goto out;
+	if (hvt_drop_privileges(fstr("user"), fstr("group")) < 0)
+		goto out;
+	emit_lifecycle("forwarder.started", "forwarder started");
+	hvt_log(LOG_NOTICE, "started: host %s, stream %s, spool %s (%" PRIu64 " unacknowledged)",
+		fwd.hostname, hvt_spool_id(fwd.spool), fwd.spool_dir,
+		hvt_spool_last_seq(fwd.spool) - hvt_spool_acked(fwd.spool));
+	hvt_daemon_notify("READY=1\nSTATUS=running");
+
+	rc = sd_event_loop(fwd.loop) < 0 ? 1 : 0;
+
+	hvt_daemon_notify("STOPPING=1");
+	emit_lifecycle("forwarder.stopped", "forwarder stopped cleanly");
+out:
+	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT));
+	fwd_pipeline_flush(fwd.pipeline);
+	fwd.stopping = 1;
+	hvt_spool_wake(fwd.spool);
+	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT));
+	fwd_pipeline_free(fwd.pipeline);
+	hvt_spool_close(fwd.spool);
+	sd_event_unref(fwd.loop);
+	return rc;
+}
+
+static void print_schema(void)
+{
+	hvt_conf_schema_markdown("forwarder", fwd_schema_forwarder);
+	hvt_conf_schema_markdown("spool", fwd_schema_spool);
+	for (int i = 0; i < fwd.inst.n; i++)
+		hvt_conf_schema_markdown(fwd.inst.v[i].plugin->name, fwd.inst.v[i].plugin->conf_keys);
+}
+
+int main(int argc, char **argv)
+{
+	struct hvt_daemon_args a;
+	int rc;
+
+	hvt_log_init(PROG);
+	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/forwarder.conf",
+			      "Capture VM lifecycle events on this host and ship them to hvtrail-collector.", &a);
+	if (a.debug)
+		hvt_log_set_level(LOG_DEBUG);
+	if (configure(&a) < 0) {
+		rc = 1;
+	} else if (a.check_config) {
+		printf("%s: configuration OK\n", a.config);
+		rc = 0;
+	} else if (a.print_schema) {
+		print_schema();
+		rc = 0;
+	} else if (a.list_plugins) {
+		for (int i = 0; i < fwd.inst.n; i++)
+			printf("%-12s %-7s %s\n", fwd.inst.v[i].plugin->name,
+			       hvt_plugin_kind_name(fwd.inst.v[i].plugin->kind), fwd.inst.v[i].plugin->summary);
+		rc = 0;
+	} else {
+		rc = run();
+	}
+	hvt_instances_free(&fwd.inst);
+	hvt_conf_free(fwd.conf);
+	free(fwd.hostname);
+	free(fwd.state_dir);
+	free(fwd.spool_dir);
+	return rc;
+}

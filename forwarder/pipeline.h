@@ -1,0 +1,44 @@
+/* pipeline.h - from an input's event to a durable spool record.
+ *
+ * emit() stamps the event (host, received time, source), gives it its
+ * identity (stream = the spool's id, seq = the record number, prev = hash
+ * of the previous event's JSON), formats the RFC 5424 message and appends
+ * it to the spool.  Appends are committed once per event-loop iteration
+ * (group commit) and, once durable, inputs are told so they may persist
+ * their read positions.  At the spool's bound the configured policy
+ * applies: pause every input (block) or drop the oldest segment. */
+#ifndef HVT_FWD_PIPELINE_H
+#define HVT_FWD_PIPELINE_H
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "event.h"
+#include "instance.h"
+#include "spool.h"
+
+struct fwd_pipeline_opts {
+	const char *host;
+	int facility;
+	size_t max_event;
+	bool drop_oldest;
+	enum hvt_fsync_policy fsync;
+	long long fsync_interval_ms;
+	const char *state_dir;
+};
+
+struct fwd_pipeline;
+
+struct fwd_pipeline *fwd_pipeline_new(const struct fwd_pipeline_opts *o, struct hvt_spool *sp,
+				      sd_event *loop, struct hvt_instances *inputs);
+void fwd_pipeline_free(struct fwd_pipeline *p);
+
+/* The host->emit of every input (and the forwarder's own events, inst NULL). */
+int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev);
+/* Commit now (shutdown). */
+void fwd_pipeline_flush(struct fwd_pipeline *p);
+/* Whether the chain continues an earlier run (false: a new chain starts). */
+bool fwd_pipeline_chain_continued(const struct fwd_pipeline *p);
+uint64_t fwd_pipeline_dropped(const struct fwd_pipeline *p);
+
+#endif

@@ -1,0 +1,144 @@
+/* daemon.c - see daemon.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+static void usage(FILE *f, const char *prog, const char *default_config, const char *summary)
+{
+	fprintf(f,
+		"Usage: %s [-c FILE] [--check-config] [-d]\n"
+		"%s\n\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"      --check-config  check the configuration (and the files it names) and exit;\n"
+		"                      problems are printed as FILE:LINE: problem, exit status 1\n"
+		"  -d, --debug         log at debug level\n"
+		"      --list-plugins  load and list the plugins the configuration names\n"
+		"      --print-schema  print every configuration key as markdown\n"
+		"  -V, --version       print the version\n"
+		"  -h, --help          this help\n", prog, summary, default_config);
+}
+
+void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *default_config,
+			   const char *summary, struct hvt_daemon_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "list-plugins", no_argument, NULL, 'L' },
+		{ "print-schema", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(a, 0, sizeof *a);
+	a->config = default_config;
+	while ((c = getopt_long(argc, argv, "c:dVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 'C': a->check_config = true; break;
+		case 'd': a->debug = true; break;
+		case 'L': a->list_plugins = true; break;
+		case 'S': a->print_schema = true; break;
+		case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); exit(0);
+		case 'h': usage(stdout, prog, default_config, summary); exit(0);
+		default: usage(stderr, prog, default_config, summary); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		usage(stderr, prog, default_config, summary);
+		exit(2);
+	}
+}
+
+void hvt_daemon_notify(const char *state)
+{
+	sd_notify(0, state);
+}
+
+static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		hvt_log(LOG_ERR, "user '%s' does not exist", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (group && *group) {
+		struct group *gr = getgrnam(group);
+		if (!gr) {
+			hvt_log(LOG_ERR, "group '%s' does not exist", group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+int hvt_chown_for(const char *path, const char *user, const char *group)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (!user || !*user)
+		return 0;
+	if (lookup(user, group, &uid, &gid) < 0)
+		return -1;
+	if (chown(path, uid, gid) < 0) {
+		hvt_log(LOG_ERR, "cannot hand %s to %s: %s", path, user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int hvt_drop_privileges(const char *user, const char *group)
+{
+	uid_t uid;
+	gid_t gid;
+
+	umask(077);
+	if (!user || !*user)
+		return 0;
+	if (lookup(user, group, &uid, &gid) < 0)
+		return -1;
+	if (getuid() == uid && geteuid() == uid)
+		return 0;
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		hvt_log(LOG_ERR, "cannot drop privileges to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {       /* must not be able to regain root */
+		hvt_log(LOG_CRIT, "privileges could be regained after dropping them; refusing to run");
+		return -1;
+	}
+	hvt_log(LOG_INFO, "running as user %s (uid %d, gid %d)", user, (int)uid, (int)gid);
+	return 0;
+}
+
+char *hvt_default_hostname(void)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof name) < 0)
+		return hvt_strdup("localhost");
+	name[sizeof name - 1] = '\0';
+	return hvt_strdup(name);
+}

@@ -1,0 +1,12 @@
+/* hash.h - SHA-256 (GnuTLS) for the per-host hash chain. */
+#ifndef HVT_HASH_H
+#define HVT_HASH_H
+
+#include <stddef.h>
+
+#define HVT_SHA256_HEX 65     /* 64 hex digits + NUL */
+
+/* out receives 64 lowercase hex digits and a NUL. */
+void hvt_sha256_hex(const void *data, size_t len, char out[HVT_SHA256_HEX]);
+
+#endif

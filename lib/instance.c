@@ -1,0 +1,122 @@
+/* instance.c - see instance.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "instance.h"
+#include "log.h"
+#include "plugin.h"
+#include "util.h"
+
+static const struct hvt_core_section *core_find(const struct hvt_core_section *core,
+						 const struct hvt_conf_section *s)
+{
+	for (const struct hvt_core_section *c = core; c && c->name; c++) {
+		if (strcmp(c->name, s->name) == 0)
+			return c;
+		if (c->repeatable && strcmp(c->name, s->kind) == 0 && *s->label)
+			return c;
+	}
+	return NULL;
+}
+
+void hvt_instances_configure(struct hvt_conf *conf, const struct hvt_core_section *core,
+			     const char *plugin_path, unsigned kinds, const struct hvt_host *host,
+			     struct hvt_instances *out)
+{
+	memset(out, 0, sizeof *out);
+	for (struct hvt_conf_section *s = conf->sections; s; s = s->next) {
+		const struct hvt_core_section *c = core_find(core, s);
+		enum hvt_plugin_kind kind;
+		char err[512];
+
+		if (strcmp(s->name, "include") == 0)
+			continue;       /* handled by the loader */
+		if (c) {
+			hvt_conf_check_section(conf, s, c->schema);
+			continue;
+		}
+		if (!hvt_plugin_section_kind(s->kind, &kind)) {
+			hvt_conf_error(conf, s->file, s->line, "unknown section [%s]", s->name);
+			continue;
+		}
+		if (!(kinds & HVT_KIND_BIT(kind))) {
+			hvt_conf_error(conf, s->file, s->line, "[%s]: %s plugins do not belong in this daemon's config",
+				       s->name, hvt_plugin_kind_name(kind));
+			continue;
+		}
+		const struct hvt_plugin *p = hvt_plugin_load(s->kind, plugin_path, kind, err, sizeof err);
+		if (!p) {
+			hvt_conf_error(conf, s->file, s->line, "[%s]: %s", s->name, err);
+			continue;
+		}
+		hvt_conf_check_section(conf, s, p->conf_keys);
+		out->v = hvt_realloc(out->v, sizeof(struct hvt_instance) * (size_t)(out->n + 1));
+		struct hvt_instance *in = &out->v[out->n++];
+		memset(in, 0, sizeof *in);
+		in->plugin = p;
+		in->name = s->name;
+		in->config = conf;
+		in->conf = s;
+		in->host = host;
+	}
+}
+
+int hvt_instances_check(struct hvt_instances *in)
+{
+	int bad = 0;
+
+	for (int i = 0; i < in->n; i++)
+		if (in->v[i].plugin->check && in->v[i].plugin->check(&in->v[i]) < 0)
+			bad++;
+	return bad ? -1 : 0;
+}
+
+int hvt_instances_start(struct hvt_instances *in, unsigned kinds)
+{
+	if (!in->running)
+		in->running = hvt_calloc((size_t)in->n + 1, sizeof(bool));
+	for (int i = 0; i < in->n; i++) {
+		struct hvt_instance *x = &in->v[i];
+		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || in->running[i])
+			continue;
+		if (x->plugin->init(x) < 0) {
+			hvt_log(LOG_ERR, "[%s]: initialisation failed", x->name);
+			return -1;
+		}
+		if (x->plugin->run(x) < 0) {
+			hvt_log(LOG_ERR, "[%s]: could not start", x->name);
+			x->plugin->stop(x);
+			return -1;
+		}
+		in->running[i] = true;
+	}
+	return 0;
+}
+
+void hvt_instances_stop(struct hvt_instances *in, unsigned kinds)
+{
+	for (int i = in->n - 1; i >= 0; i--) {
+		struct hvt_instance *x = &in->v[i];
+		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || !in->running || !in->running[i])
+			continue;
+		x->plugin->stop(x);
+		in->running[i] = false;
+	}
+}
+
+struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugin_kind kind)
+{
+	for (int i = 0; i < in->n; i++)
+		if (in->v[i].plugin->kind == kind)
+			return &in->v[i];
+	return NULL;
+}
+
+void hvt_instances_free(struct hvt_instances *in)
+{
+	free(in->v);
+	free(in->running);
+	memset(in, 0, sizeof *in);
+}

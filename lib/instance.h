@@ -1,0 +1,43 @@
+/* instance.h - turning a config file into running plugin instances.
+ *
+ * A daemon declares its own sections (name + schema); every other section
+ * must name a plugin ("in_qmp", "out_relp:backup", ...) of a kind the
+ * daemon accepts.  hvt_instances_configure() loads the plugins, checks each
+ * section against its schema and reports problems with file and line, so
+ * --check-config exercises exactly what a start would. */
+#ifndef HVT_INSTANCE_H
+#define HVT_INSTANCE_H
+
+#include "conf.h"
+#include "hvtrail-plugin.h"
+
+struct hvt_core_section {
+	const char *name;
+	const struct hvt_conf_key *schema;
+	bool repeatable;          /* "[alert:x]" style labelled sections */
+};
+
+struct hvt_instances {
+	struct hvt_instance *v;
+	int n;
+	bool *running;            /* per instance: init+run succeeded */
+};
+
+/* Check core sections and load+check plugin sections.  kinds: bitmask of
+ * (1u << HVT_PLUGIN_*) accepted.  Problems are counted in conf->errors. */
+void hvt_instances_configure(struct hvt_conf *conf, const struct hvt_core_section *core,
+			     const char *plugin_path, unsigned kinds, const struct hvt_host *host,
+			     struct hvt_instances *out);
+/* Run every plugin's optional check(); -1 if any failed. */
+int hvt_instances_check(struct hvt_instances *in);
+/* init then run every instance of the given kinds; -1 on the first failure. */
+int hvt_instances_start(struct hvt_instances *in, unsigned kinds);
+/* stop instances of the given kinds that were started, in reverse order. */
+void hvt_instances_stop(struct hvt_instances *in, unsigned kinds);
+void hvt_instances_free(struct hvt_instances *in);
+/* The first instance of a kind, or NULL. */
+struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugin_kind kind);
+
+#define HVT_KIND_BIT(k) (1u << (k))
+
+#endif

@@ -1,0 +1,515 @@
+/* out_relp.c - ship spooled events to hvtrail-collector over RELP/TLS.
+ *
+ * One thread per instance reads the spool from the acknowledged checkpoint,
+ * packs records into frames (several RFC 5424 messages separated by LF, up
+ * to batch_events / max_frame_size; one message per frame in compat mode
+ * for a stock rsyslog imrelp), sends them with librelp and advances the
+ * spool's checkpoint only as far as the window argument in ack_window.h
+ * proves.  When the stream goes idle with frames in flight it sends small
+ * sync frames so the last events are acknowledged too (compat mode closes
+ * the session cleanly instead).  Any error throws the session away; the
+ * next one resends from the checkpoint and the collector drops what it
+ * already has by event id. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ack_window.h"
+#include "event.h"
+#include "hvtrail-plugin.h"
+#include "log.h"
+#include "relp_client.h"
+#include "rfc5424.h"
+#include "spool.h"
+#include "timefmt.h"
+#include "util.h"
+
+static const struct hvt_conf_key keys[] = {
+	{ "target", HVT_CONF_LIST, NULL, "collectors as host:port, tried in order", NULL, 0, 0, HVT_CONF_REQUIRED },
+	{ "tls", HVT_CONF_BOOL, "yes", "RELP over TLS; 'no' sends plaintext and is logged loudly", NULL, 0, 0, 0 },
+	{ "tls_ca", HVT_CONF_PATH, "/etc/hvtrail/tls/ca.pem", "CA certificate(s) the collector's certificate "
+	  "must chain to", NULL, 0, 0, 0 },
+	{ "tls_cert", HVT_CONF_PATH, "/etc/hvtrail/tls/forwarder.pem", "this forwarder's certificate", NULL, 0, 0, 0 },
+	{ "tls_key", HVT_CONF_PATH, "/etc/hvtrail/tls/forwarder.key", "its private key", NULL, 0, 0, 0 },
+	{ "permitted_peers", HVT_CONF_LIST, "", "collector certificate names (wildcards like *.example.org) "
+	  "or SHA-1 fingerprints accepted; default: each target's host name", NULL, 0, 0, 0 },
+	{ "auth_mode", HVT_CONF_ENUM, "name", "how the collector's certificate is checked",
+	  "name|fingerprint|certvalid", 0, 0, 0 },
+	{ "tls_priority", HVT_CONF_STRING, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", "GnuTLS priority string",
+	  NULL, 0, 0, 0 },
+	{ "window", HVT_CONF_INT, "64", "RELP window: frames in flight before waiting for acknowledgements",
+	  NULL, 2, 4096, 0 },
+	{ "batch_events", HVT_CONF_INT, "256", "most events packed into one RELP frame", NULL, 1, 100000, 0 },
+	{ "max_frame_size", HVT_CONF_SIZE, "256K", "largest RELP frame sent; keep it at or below the "
+	  "collector's max_frame_size", NULL, 4096, 64 << 20, 0 },
+	{ "compat", HVT_CONF_BOOL, "no", "one event per frame and no sync frames, for a stock rsyslog imrelp",
+	  NULL, 0, 0, 0 },
+	{ "timeout", HVT_CONF_DURATION, "10s", "a session with no acknowledgement for this long is broken",
+	  NULL, 1000, 3600 * 1000, 0 },
+	{ "connect_timeout", HVT_CONF_DURATION, "5s", "TCP connect timeout", NULL, 1000, 600 * 1000, 0 },
+	{ "reconnect_min", HVT_CONF_DURATION, "500ms", "first reconnect delay (doubles, with jitter)",
+	  NULL, 10, 3600 * 1000, 0 },
+	{ "reconnect_max", HVT_CONF_DURATION, "30s", "longest reconnect delay", NULL, 10, 3600 * 1000, 0 },
+	{ "flush_idle", HVT_CONF_DURATION, "200ms", "idle time after which in-flight events are confirmed",
+	  NULL, 1, 60000, 0 },
+	{ "stats_interval", HVT_CONF_DURATION, "30s", "how often spool depth and counters are reported to "
+	  "the collector (0 = never)", NULL, 0, 86400 * 1000, 0 },
+	{ "shutdown_timeout", HVT_CONF_DURATION, "5s", "at stop, how long to keep sending what is spooled",
+	  NULL, 0, 600 * 1000, 0 },
+	HVT_CONF_END
+};
+
+struct target {
+	char *host;
+	char *port;
+};
+
+struct out_relp {
+	struct hvt_instance *inst;
+	struct hvt_spool *spool;
+	struct target *targets;
+	int ntargets;
+	struct relp_client_opts copts;
+	char **peers;
+	int batch_events;
+	size_t max_frame;
+	bool compat;
+	long long reconnect_min_ms, reconnect_max_ms, flush_idle_ms, stats_ms, shutdown_ms;
+	int facility;
+	pthread_t thread;
+	bool thread_started;
+	volatile int stop;
+	pthread_mutex_t lock;         /* guards the counters below */
+	/* state, owned by the thread */
+	struct relp_client *client;
+	struct hvt_spool_reader *reader;
+	struct ack_window win;
+	uint64_t last_sent;           /* highest record sent this session */
+	struct hvt_buf frame;
+	long long last_send_us;
+	long long last_stats_us;
+	int cur_target;
+	/* counters (lock) */
+	uint64_t frames_sent, events_sent, sessions, reconnects, skipped;
+	char connected_to[300];
+	char last_error[512];
+};
+
+/* ---- configuration ----------------------------------------------------- */
+
+static int split_target(const char *s, struct target *t)
+{
+	const char *colon = strrchr(s, ':');
+
+	if (!colon || colon == s || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	const char *h = s, *he = colon;
+	if (*h == '[' && he[-1] == ']') {    /* [ipv6]:port */
+		h++;
+		he--;
+	}
+	t->host = hvt_strndup(h, (size_t)(he - h));
+	t->port = hvt_strdup(colon + 1);
+	return 0;
+}
+
+static int check(struct hvt_instance *inst)
+{
+	const struct hvt_conf_section *s = inst->conf;
+	char where[300];
+	int bad = 0, n;
+	char **targets = hvt_conf_list(s, keys, "target", &n);
+
+	for (int i = 0; i < n; i++) {
+		struct target t;
+		if (split_target(targets[i], &t) < 0) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] target: '%s' is not host:port",
+				       inst->name, targets[i]);
+			bad++;
+			continue;
+		}
+		free(t.host);
+		free(t.port);
+	}
+	hvt_conf_list_free(targets);
+	if (hvt_conf_bool(s, keys, "tls")) {
+		static const char *const files[] = { "tls_ca", "tls_cert", "tls_key" };
+		for (size_t i = 0; i < HVT_ARRAY_SIZE(files); i++) {
+			const char *p = hvt_conf_str(s, keys, files[i]);
+			if (access(p, R_OK) < 0) {
+				hvt_conf_error(inst->config, s->file, s->line, "[%s] %s: cannot read %s: %s (set at %s)",
+					       inst->name, files[i], p, strerror(errno),
+					       hvt_conf_where(s, files[i], where, sizeof where));
+				bad++;
+			}
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int init(struct hvt_instance *inst)
+{
+	const struct hvt_conf_section *s = inst->conf;
+	struct out_relp *o = hvt_calloc(1, sizeof *o);
+	char **targets;
+	int n;
+
+	inst->priv = o;
+	o->inst = inst;
+	o->spool = inst->host->spool;
+	targets = hvt_conf_list(s, keys, "target", &n);
+	o->targets = hvt_calloc((size_t)n, sizeof(struct target));
+	for (int i = 0; i < n; i++)
+		if (split_target(targets[i], &o->targets[o->ntargets]) == 0)
+			o->ntargets++;
+	hvt_conf_list_free(targets);
+	o->peers = hvt_conf_list(s, keys, "permitted_peers", &n);
+	if (n == 0) {        /* default: the names we dial */
+		hvt_conf_list_free(o->peers);
+		o->peers = hvt_calloc((size_t)o->ntargets + 1, sizeof(char *));
+		for (int i = 0; i < o->ntargets; i++)
+			o->peers[i] = hvt_strdup(o->targets[i].host);
+	}
+	o->copts = (struct relp_client_opts){
+		.tls = hvt_conf_bool(s, keys, "tls"),
+		.ca = hvt_conf_str(s, keys, "tls_ca"),
+		.cert = hvt_conf_str(s, keys, "tls_cert"),
+		.key = hvt_conf_str(s, keys, "tls_key"),
+		.auth_mode = hvt_conf_str(s, keys, "auth_mode"),
+		.permitted_peers = o->peers,
+		.priority = hvt_conf_str(s, keys, "tls_priority"),
+		.window = (int)hvt_conf_int(s, keys, "window"),
+		.timeout_s = (int)HVT_MAX(1, hvt_conf_duration_ms(s, keys, "timeout") / 1000),
+		.connect_timeout_s = (int)HVT_MAX(1, hvt_conf_duration_ms(s, keys, "connect_timeout") / 1000),
+		.instance = inst->name,
+	};
+	o->compat = hvt_conf_bool(s, keys, "compat");
+	o->batch_events = o->compat ? 1 : (int)hvt_conf_int(s, keys, "batch_events");
+	o->max_frame = hvt_conf_size(s, keys, "max_frame_size");
+	o->reconnect_min_ms = hvt_conf_duration_ms(s, keys, "reconnect_min");
+	o->reconnect_max_ms = HVT_MAX(o->reconnect_min_ms, hvt_conf_duration_ms(s, keys, "reconnect_max"));
+	o->flush_idle_ms = hvt_conf_duration_ms(s, keys, "flush_idle");
+	o->stats_ms = hvt_conf_duration_ms(s, keys, "stats_interval");
+	o->shutdown_ms = hvt_conf_duration_ms(s, keys, "shutdown_timeout");
+	o->facility = 3;
+	if (!o->copts.tls)
+		hvt_log(LOG_WARNING, "[%s] tls = no: events travel in PLAINTEXT and the collector is not "
+			"authenticated; use this only on a network you trust completely", inst->name);
+	ack_window_init(&o->win, o->copts.window);
+	pthread_mutex_init(&o->lock, NULL);
+	return 0;
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static void set_error(struct out_relp *o, const char *what)
+{
+	pthread_mutex_lock(&o->lock);
+	hvt_strlcpy(o->last_error, what, sizeof o->last_error);
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void drop_session(struct out_relp *o, const char *why)
+{
+	if (why) {
+		hvt_log(LOG_WARNING, "[%s] session with %s:%s lost: %s; resending from record %" PRIu64,
+			o->inst->name, o->targets[o->cur_target].host, o->targets[o->cur_target].port, why,
+			hvt_spool_acked(o->spool) + 1);
+		set_error(o, why);
+	}
+	relp_client_close(o->client, false);
+	pthread_mutex_lock(&o->lock);
+	o->connected_to[0] = '\0';
+	pthread_mutex_unlock(&o->lock);
+}
+
+/* Interruptible sleep: wakes early when the daemon stops. */
+static void nap(struct out_relp *o, long long ms)
+{
+	long long until = hvt_mono_us() + ms * 1000;
+
+	while (!o->stop && !*o->inst->host->stopping && hvt_mono_us() < until) {
+		long long left = (until - hvt_mono_us()) / 1000;
+		hvt_spool_wait(o->spool, UINT64_MAX - 1, (int)HVT_MIN(left, 100) + 1);
+	}
+}
+
+static long long jitter(long long ms)
+{
+	unsigned r;
+
+	hvt_random(&r, sizeof r);
+	return ms * 3 / 4 + (long long)(r % (unsigned)(ms / 2 + 1));
+}
+
+/* Try every target in order until one accepts; back off between rounds. */
+static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping)
+{
+	for (int i = 0; i < o->ntargets; i++) {
+		if (relp_client_connect(o->client, o->targets[i].host, o->targets[i].port) == 0) {
+			o->cur_target = i;
+			ack_window_reset(&o->win);
+			o->last_sent = hvt_spool_acked(o->spool);
+			hvt_spool_reader_seek(o->reader, o->last_sent + 1);
+			pthread_mutex_lock(&o->lock);
+			o->sessions++;
+			snprintf(o->connected_to, sizeof o->connected_to, "%s:%s", o->targets[i].host,
+				 o->targets[i].port);
+			pthread_mutex_unlock(&o->lock);
+			hvt_log(LOG_INFO, "[%s] connected to %s:%s; sending from record %" PRIu64,
+				o->inst->name, o->targets[i].host, o->targets[i].port, o->last_sent + 1);
+			*backoff_ms = o->reconnect_min_ms;
+			return true;
+		}
+		set_error(o, relp_client_last_error(o->client));
+	}
+	pthread_mutex_lock(&o->lock);
+	o->reconnects++;
+	pthread_mutex_unlock(&o->lock);
+	if (!stopping)
+		nap(o, jitter(*backoff_ms));
+	*backoff_ms = HVT_MIN(*backoff_ms * 2, o->reconnect_max_ms);
+	return false;
+}
+
+static int send_frame(struct out_relp *o, uint64_t last_seq, unsigned nevents)
+{
+	if (relp_client_send(o->client, o->frame.data, o->frame.len) < 0)
+		return -1;
+	uint64_t acked = ack_window_sent(&o->win, last_seq);
+	if (acked > hvt_spool_acked(o->spool))
+		hvt_spool_ack(o->spool, acked, false);
+	o->last_send_us = hvt_mono_us();
+	pthread_mutex_lock(&o->lock);
+	o->frames_sent++;
+	o->events_sent += nevents;
+	pthread_mutex_unlock(&o->lock);
+	return 0;
+}
+
+/* Fill o->frame from the spool; returns the number of records packed. */
+static unsigned pack_frame(struct out_relp *o, uint64_t *last_seq)
+{
+	struct hvt_spool_rec rec;
+	unsigned n = 0;
+
+	hvt_buf_reset(&o->frame);
+	while (n < (unsigned)o->batch_events) {
+		int rc = hvt_spool_reader_next(o->reader, &rec);
+		if (rc <= 0)
+			break;
+		if (rec.skipped) {
+			hvt_log(LOG_WARNING, "[%s] %" PRIu64 " spooled records before %" PRIu64
+				" are gone (dropped or corrupt) and will not be sent", o->inst->name,
+				rec.skipped, rec.seq);
+			pthread_mutex_lock(&o->lock);
+			o->skipped += rec.skipped;
+			pthread_mutex_unlock(&o->lock);
+		}
+		if (n && o->frame.len + 1 + rec.len > o->max_frame) {
+			/* does not fit: put it back for the next frame */
+			hvt_spool_reader_unread(o->reader);
+			break;
+		}
+		if (n)
+			hvt_buf_append(&o->frame, "\n", 1);
+		hvt_buf_append(&o->frame, rec.data, rec.len);
+		*last_seq = rec.seq;
+		n++;
+	}
+	return n;
+}
+
+/* A control message the collector consumes without indexing it. */
+static void build_control(struct out_relp *o, const char *msgid, const char *json)
+{
+	char ts[40];
+
+	hvt_format_rfc3339(hvt_now_us(), ts, sizeof ts);
+	hvt_buf_reset(&o->frame);
+	hvt_buf_printf(&o->frame, "<%d>1 %s %s hvtrail - %s - " HVT_CEE_COOKIE "%s", o->facility * 8 + 6, ts,
+		       o->inst->host->hostname, msgid, json);
+}
+
+static char *stats_json(struct out_relp *o);
+
+static int send_stats(struct out_relp *o)
+{
+	char *js = stats_json(o);
+
+	build_control(o, "hvtrail.stats", js);
+	free(js);
+	o->last_stats_us = hvt_mono_us();
+	return send_frame(o, 0, 0);
+}
+
+/* Idle with unconfirmed events: make librelp's window prove they arrived. */
+static int confirm_in_flight(struct out_relp *o)
+{
+	if (o->compat) {
+		/* no sync frames for a stock rsyslog: a clean close confirms all */
+		bool clean = relp_client_close(o->client, true);
+		if (clean)
+			hvt_spool_ack(o->spool, o->last_sent, true);
+		return clean ? 1 : -1;
+	}
+	int need = ack_window_sync_needed(&o->win, o->last_sent);
+	for (int i = 0; i < need; i++) {
+		build_control(o, "hvtrail.sync", "{}");
+		if (send_frame(o, 0, 0) < 0)
+			return -1;
+	}
+	hvt_spool_ack(o->spool, o->win.acked, true);
+	return 0;
+}
+
+static void *sender(void *arg)
+{
+	struct out_relp *o = arg;
+	long long backoff = o->reconnect_min_ms;
+	long long stop_deadline = 0;
+
+	o->reader = hvt_spool_reader_new(o->spool, hvt_spool_acked(o->spool) + 1);
+	for (;;) {
+		bool stopping = o->stop || *o->inst->host->stopping;
+		if (stopping && !stop_deadline)
+			stop_deadline = hvt_mono_us() + o->shutdown_ms * 1000;
+		if (stopping && (hvt_mono_us() > stop_deadline ||
+				 hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool)))
+			break;
+		if (!relp_client_connected(o->client)) {
+			if (stopping && hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool))
+				break;
+			if (!stopping && hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool) && o->compat) {
+				hvt_spool_wait(o->spool, hvt_spool_acked(o->spool), 500);
+				continue;     /* compat mode connects on demand */
+			}
+			if (!connect_any(o, &backoff, stopping) && stopping)
+				break;
+			continue;
+		}
+		uint64_t last = 0;
+		unsigned n = pack_frame(o, &last);
+		if (n) {
+			if (send_frame(o, last, n) < 0) {
+				drop_session(o, relp_client_last_error(o->client));
+				continue;
+			}
+			o->last_sent = last;
+			continue;
+		}
+		/* nothing to send right now */
+		long long idle_ms = (hvt_mono_us() - o->last_send_us) / 1000;
+		if (o->last_sent > hvt_spool_acked(o->spool) && (idle_ms >= o->flush_idle_ms || stopping)) {
+			if (confirm_in_flight(o) < 0)
+				drop_session(o, relp_client_last_error(o->client));
+			continue;
+		}
+		if (!o->compat && o->stats_ms && (hvt_mono_us() - o->last_stats_us) / 1000 >= o->stats_ms) {
+			if (send_stats(o) < 0)
+				drop_session(o, relp_client_last_error(o->client));
+			continue;
+		}
+		if (stopping)
+			break;
+		hvt_spool_wait(o->spool, o->last_sent, (int)HVT_MAX(1, o->flush_idle_ms));
+	}
+	/* a clean close proves everything sent was acknowledged */
+	if (relp_client_connected(o->client) && relp_client_close(o->client, true))
+		hvt_spool_ack(o->spool, o->last_sent, true);
+	else
+		hvt_spool_ack(o->spool, hvt_spool_acked(o->spool), true);
+	if (hvt_spool_acked(o->spool) < hvt_spool_last_seq(o->spool))
+		hvt_log(LOG_NOTICE, "[%s] stopping with %" PRIu64 " events not yet acknowledged; they stay "
+			"spooled and are sent after the next start", o->inst->name,
+			hvt_spool_last_seq(o->spool) - hvt_spool_acked(o->spool));
+	hvt_spool_reader_free(o->reader);
+	o->reader = NULL;
+	return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int run(struct hvt_instance *inst)
+{
+	struct out_relp *o = inst->priv;
+
+	o->client = relp_client_new(&o->copts);
+	if (pthread_create(&o->thread, NULL, sender, o) != 0) {
+		hvt_log(LOG_ERR, "[%s] cannot start the sender thread", inst->name);
+		return -1;
+	}
+	o->thread_started = true;
+	return 0;
+}
+
+static void stop(struct hvt_instance *inst)
+{
+	struct out_relp *o = inst->priv;
+
+	if (!o)
+		return;
+	o->stop = 1;
+	hvt_spool_wake(o->spool);
+	if (o->thread_started)
+		pthread_join(o->thread, NULL);
+	relp_client_free(o->client);
+	ack_window_free(&o->win);
+	hvt_buf_free(&o->frame);
+	for (int i = 0; i < o->ntargets; i++) {
+		free(o->targets[i].host);
+		free(o->targets[i].port);
+	}
+	free(o->targets);
+	hvt_conf_list_free(o->peers);
+	pthread_mutex_destroy(&o->lock);
+	free(o);
+	inst->priv = NULL;
+}
+
+static char *stats_json(struct out_relp *o)
+{
+	struct hvt_buf b = { 0 };
+	uint64_t last = hvt_spool_last_seq(o->spool), acked = hvt_spool_acked(o->spool);
+
+	pthread_mutex_lock(&o->lock);
+	hvt_buf_printf(&b, "{\"stream\":\"%s\",\"spool_depth\":%" PRIu64 ",\"spool_bytes\":%" PRIu64
+		       ",\"last_seq\":%" PRIu64 ",\"acked_seq\":%" PRIu64 ",\"frames_sent\":%" PRIu64
+		       ",\"events_sent\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"failed_connects\":%" PRIu64
+		       ",\"skipped\":%" PRIu64 ",\"connected_to\":", hvt_spool_id(o->spool), last - acked,
+		       hvt_spool_bytes(o->spool), last, acked, o->frames_sent, o->events_sent, o->sessions,
+		       o->reconnects, o->skipped);
+	hvt_json_escape(&b, o->connected_to);
+	hvt_buf_append_str(&b, ",\"last_error\":");
+	hvt_json_escape(&b, o->last_error);
+	hvt_buf_append_str(&b, "}");
+	pthread_mutex_unlock(&o->lock);
+	return b.data;
+}
+
+static char *stats(struct hvt_instance *inst)
+{
+	return stats_json(inst->priv);
+}
+
+static const struct hvt_output_ops ops = { .stats = stats };
+
+const struct hvt_plugin hvt_plugin = {
+	.abi = HVT_PLUGIN_ABI,
+	.name = "out_relp",
+	.kind = HVT_PLUGIN_OUTPUT,
+	.summary = "ship events over RELP/TLS (librelp) with acknowledged checkpoints",
+	.conf_keys = keys,
+	.check = check,
+	.init = init,
+	.run = run,
+	.stop = stop,
+	.ops = &ops,
+};
