@@ -27,7 +27,6 @@ struct reader {
 	int line;             /* number of the line last handed to inih */
 	const char *file;
 	struct hvt_conf *conf;
-	bool long_line;       /* the current line did not fit inih's buffer */
 };
 
 void hvt_conf_error(struct hvt_conf *c, const char *file, int line, const char *fmt, ...)
@@ -88,41 +87,44 @@ static void note_header(struct reader *r, const char *text)
 	section_get(r->conf, hvt_str_trim(name), r->file, r->line + 1);
 }
 
+/* One fgets-style chunk from the file or string; NULL at the end. */
+static char *next_chunk(struct reader *r, char *str, int num)
+{
+	if (r->fp)
+		return fgets(str, num, r->fp);
+	if (!*r->str)
+		return NULL;
+	const char *nl = strchr(r->str, '\n');
+	size_t n = nl ? (size_t)(nl - r->str + 1) : strlen(r->str);
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, r->str, n);
+	str[n] = '\0';
+	r->str += n;
+	return str;
+}
+
+static bool at_end(const struct reader *r)
+{
+	return r->fp ? feof(r->fp) : !*r->str;
+}
+
 static char *reader_gets(char *str, int num, void *stream)
 {
 	struct reader *r = stream;
-	char *out;
 
-	if (r->fp) {
-		out = fgets(str, num, r->fp);
-	} else {
-		if (!*r->str)
-			return NULL;
-		const char *nl = strchr(r->str, '\n');
-		size_t n = nl ? (size_t)(nl - r->str + 1) : strlen(r->str);
-		if (n > (size_t)num - 1)
-			n = (size_t)num - 1;
-		memcpy(str, r->str, n);
-		str[n] = '\0';
-		r->str += n;
-		out = str;
-	}
-	if (!out)
+	if (!next_chunk(r, str, num))
 		return NULL;
+	note_header(r, str);
+	r->line++;
 	size_t len = strlen(str);
-	bool complete = len > 0 && str[len - 1] == '\n';
-	if (!r->long_line) {
-		note_header(r, str);
-		r->line++;
-	}
-	if (!complete && ((r->fp && !feof(r->fp)) || (!r->fp && *r->str))) {
-		if (!r->long_line)
-			hvt_conf_error(r->conf, r->file, r->line, "line too long (at most %d characters)", num - 2);
-		r->long_line = true;
+	if ((len == 0 || str[len - 1] != '\n') && !at_end(r)) {
+		hvt_conf_error(r->conf, r->file, r->line, "line too long (at most %d characters)", num - 2);
+		/* swallow the rest of the line here, so that inih counts it as
+		 * one line and the line numbers it reports stay ours */
+		while (next_chunk(r, str, num) && (len = strlen(str)) > 0 && str[len - 1] != '\n')
+			;
 		str[0] = '\0';     /* hand inih an empty line */
-	} else if (r->long_line) {
-		r->long_line = false;
-		str[0] = '\0';     /* the tail of the overlong line */
 	}
 	return str;
 }

@@ -255,7 +255,7 @@ bool hvt_type_valid(const char *type)
 			seg_start = true;
 			continue;
 		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
 		seg_start = false;
 	}
@@ -318,6 +318,21 @@ static bool get_time(struct decode *d, json_object *o, const char *key, bool req
 	return true;
 }
 
+/* A boolean flag; json-c would read "late":"no" (any string) as true. */
+static bool get_flag(struct decode *d, json_object *o, const char *key, unsigned bit,
+		     unsigned *flags)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return true;
+	if (!json_object_is_type(v, json_type_boolean))
+		return fail(d, "field '%s' must be true or false", key);
+	if (json_object_get_boolean(v))
+		*flags |= bit;
+	return true;
+}
+
 static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev, bool require_identity)
 {
 	const struct hvt_event_limits *lim = d->lim;
@@ -362,10 +377,9 @@ static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev
 	if (!get_time(d, o, "ts", require_identity, &ev->ts_us) ||
 	    !get_time(d, o, "received", false, &ev->received_us))
 		return false;
-	if (json_object_object_get_ex(o, "late", &v) && json_object_get_boolean(v))
-		ev->flags |= HVT_EV_LATE;
-	if (json_object_object_get_ex(o, "truncated", &v) && json_object_get_boolean(v))
-		ev->flags |= HVT_EV_TRUNCATED;
+	if (!get_flag(d, o, "late", HVT_EV_LATE, &ev->flags) ||
+	    !get_flag(d, o, "truncated", HVT_EV_TRUNCATED, &ev->flags))
+		return false;
 	if (json_object_object_get_ex(o, "data", &v) && !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_object))
 			return fail(d, "field 'data' must be an object");

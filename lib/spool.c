@@ -185,7 +185,8 @@ static int list_segments(struct hvt_spool *sp)
 		sp->nsegs++;
 	}
 	closedir(d);
-	qsort(sp->segs, (size_t)sp->nsegs, sizeof(struct seg), cmp_seg);
+	if (sp->nsegs > 1)      /* segs is NULL in a new spool: qsort(NULL, 0) is UB */
+		qsort(sp->segs, (size_t)sp->nsegs, sizeof(struct seg), cmp_seg);
 	return 0;
 }
 
@@ -705,10 +706,14 @@ int hvt_spool_reader_seek(struct hvt_spool_reader *r, uint64_t from_seq)
 	/* walk headers to the wanted record */
 	uint64_t seq = first;
 	while (seq < r->next_seq && r->off + REC_HDR <= end) {
-		const struct rec_hdr *h = (const void *)reader_bytes(r, r->off, REC_HDR);
-		if (!h || h->magic != REC_MAGIC || h->seq != seq)
+		const char *hp = reader_bytes(r, r->off, REC_HDR);
+		struct rec_hdr h;
+		if (!hp)
 			break;
-		r->off += REC_HDR + h->len;
+		memcpy(&h, hp, sizeof h);       /* headers need not be aligned */
+		if (h.magic != REC_MAGIC || h.seq != seq)
+			break;
+		r->off += REC_HDR + h.len;
 		seq++;
 	}
 	if (seq != r->next_seq) {
@@ -758,13 +763,13 @@ int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 				r->pending_skip += oldest - want;
 				want = oldest;
 			}
+			uint64_t skip = r->pending_skip;     /* the seek restarts the count */
 			int rc = hvt_spool_reader_seek(r, want);
-			uint64_t skip = r->pending_skip;
+			r->pending_skip += skip;
 			if (rc < 0)
 				return rc;
 			if (r->fd < 0)
 				return 0;
-			r->pending_skip = skip;
 			continue;
 		}
 		if (r->off >= end) {

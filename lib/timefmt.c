@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,10 @@ static int parse_span_us(const char *s, long long *out)
 		if (!*p)
 			break;
 		char *end;
+		/* plain decimals only: strtod would also take "nan", "inf", hex and exponents */
+		size_t digits = strspn(p, "0123456789.");
 		double v = strtod(p, &end);
-		if (end == p || v < 0)
+		if (digits == 0 || end != p + digits || v < 0)
 			return -1;
 		p = end;
 		while (*p == ' ')
@@ -162,6 +165,8 @@ static int parse_span_us(const char *s, long long *out)
 		unit[n] = '\0';
 		long long mult = n ? unit_us(unit) : 1000000LL;
 		if (mult < 0)
+			return -1;
+		if (v * (double)mult + (double)total >= 9e18)      /* would overflow */
 			return -1;
 		total += (long long)(v * (double)mult);
 		any = 1;
@@ -225,7 +230,7 @@ int hvt_parse_time_spec(const char *in, long long now_us, long long *us)
 	if (p[0] == '@') {
 		char *end;
 		double v = strtod(p + 1, &end);
-		if (end == p + 1 || *end)
+		if (end == p + 1 || *end || !(v > -9e12 && v < 9e12))   /* also NaN */
 			return -1;
 		*us = (long long)(v * 1e6);
 		return 0;
@@ -288,7 +293,10 @@ int hvt_parse_size(const char *s, uint64_t *bytes)
 		s++;
 	if (!isdigit((unsigned char)*s))
 		return -1;
+	errno = 0;
 	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
 	while (*end == ' ')
 		end++;
 	uint64_t mult = 1;
