@@ -123,8 +123,17 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	ev->source = hvt_strdup("syslog");
 	ev->severity = m->pri & 7;
 	ev->received_us = rx_us;
+	/* id = stream-seq like every event; the "seq" of a syslog line is 52
+	 * bits of its hash (exact in JSON numbers), so identical resends
+	 * collapse while distinct lines practically never collide */
 	hvt_sha256_hex(line, len, hash);
-	snprintf(id, sizeof id, "%s:%.32s", SYSLOG_STREAM_PREFIX, hash);
+	char hex13[14];
+	memcpy(hex13, hash, 13);
+	hex13[13] = '\0';
+	ev->seq = strtoull(hex13, NULL, 16);
+	if (!ev->seq)
+		ev->seq = 1;
+	snprintf(id, sizeof id, "%s-%" PRIu64, SYSLOG_STREAM_PREFIX, ev->seq);
 	ev->id = hvt_strdup(id);
 	ev->stream = hvt_strdup(SYSLOG_STREAM_PREFIX);
 	size_t tl = HVT_MIN(m->timestamp_len, sizeof ts - 1);

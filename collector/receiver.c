@@ -55,6 +55,17 @@ static void no_dbg(char *fmt, ...)
 	(void)fmt;
 }
 
+/* HVTRAIL_RELP_DEBUG=1 in the environment shows librelp's own trace. */
+static void stderr_dbg(char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "librelp: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 /* A refused peer: librelp reports it only here, with the names it saw. */
 static void on_auth_err(void *usr, char *authinfo, char *msg, relpRetVal code)
 {
@@ -220,7 +231,7 @@ struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limit
 		free(r);
 		return NULL;
 	}
-	relpEngineSetDbgprint(r->engine, no_dbg);
+	relpEngineSetDbgprint(r->engine, getenv("HVTRAIL_RELP_DEBUG") ? stderr_dbg : no_dbg);
 	relpEngineSetTLSLibByName(r->engine, "gnutls");
 	relpEngineSetOnAuthErr(r->engine, on_auth_err);
 	relpEngineSetOnErr(r->engine, on_err);

@@ -240,6 +240,8 @@ static int run(void)
 	hvt_daemon_notify("STOPPING=1");
 	emit_lifecycle("forwarder.stopped", "forwarder stopped cleanly");
 out:
+	/* commit first so local clients get their answers, then stop inputs */
+	fwd_pipeline_flush(fwd.pipeline);
 	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT));
 	fwd_pipeline_flush(fwd.pipeline);
 	fwd.stopping = 1;

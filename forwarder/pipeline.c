@@ -45,6 +45,13 @@ struct fwd_pipeline {
 	struct hvt_ratelimit rl_append;
 };
 
+/* sd-event time sources are one-shot: set the next expiry and re-enable. */
+static void rearm(sd_event_source *s, uint64_t usec)
+{
+	sd_event_source_set_time(s, usec);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 static void notify_inputs_committed(struct fwd_pipeline *p)
 {
 	for (int i = 0; i < p->inputs->n; i++) {
@@ -66,7 +73,13 @@ static void pause_inputs(struct fwd_pipeline *p, bool paused)
 		if (in->plugin->kind == HVT_PLUGIN_INPUT && ops && ops->pause && in->priv)
 			ops->pause(in, paused);
 	}
-	sd_event_source_set_enabled(p->flow_timer, paused ? SD_EVENT_ON : SD_EVENT_OFF);
+	if (paused) {
+		uint64_t now;
+		sd_event_now(p->loop, CLOCK_MONOTONIC, &now);
+		rearm(p->flow_timer, now + FLOW_CHECK_US);
+	} else {
+		sd_event_source_set_enabled(p->flow_timer, SD_EVENT_OFF);
+	}
 	if (paused)
 		hvt_log(LOG_WARNING, "spool is full (%" PRIu64 " bytes): inputs paused until the collector "
 			"catches up; nothing is dropped", hvt_spool_bytes(p->spool));
@@ -98,7 +111,7 @@ static int on_sync_timer(sd_event_source *s, uint64_t usec, void *ud)
 
 	if (hvt_spool_dirty(p->spool) && hvt_spool_sync(p->spool) == 0)
 		notify_inputs_committed(p);
-	sd_event_source_set_time(s, usec + (uint64_t)p->o.fsync_interval_ms * 1000);
+	rearm(s, usec + (uint64_t)p->o.fsync_interval_ms * 1000);
 	return 0;
 }
 
@@ -111,7 +124,8 @@ static int on_flow_timer(sd_event_source *s, uint64_t usec, void *ud)
 		if (bytes < bound)
 			pause_inputs(p, false);
 	}
-	sd_event_source_set_time(s, usec + FLOW_CHECK_US);
+	if (p->paused)
+		rearm(s, usec + FLOW_CHECK_US);
 	return 0;
 }
 
@@ -222,7 +236,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *ud)
 	if (rc < 0) {
 		hvt_log_ratelimited(&p->rl_append, LOG_ERR, "spool: still cannot append: %s (inputs stay "
 				    "paused, events are held in memory)", strerror(-rc));
-		sd_event_source_set_time(s, usec + RETRY_US);
+		rearm(s, usec + RETRY_US);
 		return 0;
 	}
 	hvt_log(LOG_NOTICE, "spool: appending works again; held events written");
@@ -257,8 +271,7 @@ int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct 
 		pause_inputs(p, true);
 		uint64_t now;
 		sd_event_now(p->loop, CLOCK_MONOTONIC, &now);
-		sd_event_source_set_time(p->retry_timer, now + RETRY_US);
-		sd_event_source_set_enabled(p->retry_timer, SD_EVENT_ON);
+		rearm(p->retry_timer, now + RETRY_US);
 	}
 	queue_pending(p, ev);
 	return 0;

@@ -32,6 +32,17 @@ static void no_dbg(char *fmt, ...)
 	(void)fmt;
 }
 
+/* HVTRAIL_RELP_DEBUG=1 in the environment shows librelp's own trace. */
+static void stderr_dbg(char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "librelp: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 static void note_error(struct relp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note_error(struct relp_client *c, const char *fmt, ...)
 {
@@ -90,10 +101,12 @@ static int setup(struct relp_client *c)
 
 	if ((r = relpEngineConstruct(&c->engine)) != RELP_RET_OK)
 		return (int)r;
-	relpEngineSetDbgprint(c->engine, no_dbg);
+	relpEngineSetDbgprint(c->engine, getenv("HVTRAIL_RELP_DEBUG") ? stderr_dbg : no_dbg);
 	relpEngineSetOnErr(c->engine, on_err);
 	relpEngineSetOnAuthErr(c->engine, on_auth_err);
 	relpEngineSetOnGenericErr(c->engine, on_generic_err);
+	/* without this the client offers no commands and the server refuses */
+	relpEngineSetEnableCmd(c->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
 	if ((r = relpEngineSetTLSLibByName(c->engine, "gnutls")) != RELP_RET_OK)
 		return (int)r;
 	if ((r = relpEngineCltConstruct(c->engine, &c->clt)) != RELP_RET_OK)
