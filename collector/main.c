@@ -215,13 +215,21 @@ out:
 	return rc;
 }
 
-static void print_schema(void)
+static void print_plugin_schema(void *arg, const struct hvt_plugin *p)
+{
+	(void)arg;
+	hvt_conf_schema_markdown(p->name, p->conf_keys);
+}
+
+/* Every key this daemon understands: its own sections and every plugin of
+ * its kinds that the plugin path holds (docs/config.md is checked against
+ * this output). */
+static void print_schema(const char *plugin_dir)
 {
 	hvt_conf_schema_markdown("collector", col_schema_collector);
 	hvt_conf_schema_markdown("listen", col_schema_listen);
 	hvt_conf_schema_markdown("inbox", col_schema_inbox);
-	for (int i = 0; i < col.inst.n; i++)
-		hvt_conf_schema_markdown(col.inst.v[i].plugin->name, col.inst.v[i].plugin->conf_keys);
+	hvt_plugin_foreach(plugin_dir, PLUGIN_KINDS, print_plugin_schema, NULL);
 }
 
 int main(int argc, char **argv)
@@ -234,13 +242,14 @@ int main(int argc, char **argv)
 			      "Receive hvtrail events over RELP/TLS and index each exactly once.", &a);
 	if (a.debug)
 		hvt_log_set_level(LOG_DEBUG);
+	if (a.print_schema) {          /* needs no configuration file */
+		print_schema(NULL);
+		return 0;
+	}
 	if (configure(&a) < 0) {
 		rc = 1;
 	} else if (a.check_config) {
 		printf("%s: configuration OK\n", a.config);
-		rc = 0;
-	} else if (a.print_schema) {
-		print_schema();
 		rc = 0;
 	} else if (a.list_plugins) {
 		for (int i = 0; i < col.inst.n; i++)

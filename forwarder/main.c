@@ -253,12 +253,20 @@ out:
 	return rc;
 }
 
-static void print_schema(void)
+static void print_plugin_schema(void *arg, const struct hvt_plugin *p)
+{
+	(void)arg;
+	hvt_conf_schema_markdown(p->name, p->conf_keys);
+}
+
+/* Every key this daemon understands: its own sections and every plugin of
+ * its kinds that the plugin path holds (docs/config.md is checked against
+ * this output). */
+static void print_schema(const char *plugin_dir)
 {
 	hvt_conf_schema_markdown("forwarder", fwd_schema_forwarder);
 	hvt_conf_schema_markdown("spool", fwd_schema_spool);
-	for (int i = 0; i < fwd.inst.n; i++)
-		hvt_conf_schema_markdown(fwd.inst.v[i].plugin->name, fwd.inst.v[i].plugin->conf_keys);
+	hvt_plugin_foreach(plugin_dir, IO_KINDS, print_plugin_schema, NULL);
 }
 
 int main(int argc, char **argv)
@@ -271,13 +279,14 @@ int main(int argc, char **argv)
 			      "Capture VM lifecycle events on this host and ship them to hvtrail-collector.", &a);
 	if (a.debug)
 		hvt_log_set_level(LOG_DEBUG);
+	if (a.print_schema) {          /* needs no configuration file */
+		print_schema(NULL);
+		return 0;
+	}
 	if (configure(&a) < 0) {
 		rc = 1;
 	} else if (a.check_config) {
 		printf("%s: configuration OK\n", a.config);
-		rc = 0;
-	} else if (a.print_schema) {
-		print_schema();
 		rc = 0;
 	} else if (a.list_plugins) {
 		for (int i = 0; i < fwd.inst.n; i++)

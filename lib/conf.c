@@ -572,18 +572,36 @@ static const char *type_name(const struct hvt_conf_key *k)
 	case HVT_CONF_BOOL: return "yes/no";
 	case HVT_CONF_SIZE: return "size";
 	case HVT_CONF_DURATION: return "duration";
-	case HVT_CONF_ENUM: return k->choices;
+	case HVT_CONF_ENUM: return "one of";
 	case HVT_CONF_LIST: return "list";
 	}
 	return "?";
 }
 
+/* Markdown table cells may not contain a bare '|'. */
+static void print_cell(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs(" \\| ", stdout);
+		else
+			putchar(*s);
+	}
+}
+
 void hvt_conf_schema_markdown(const char *section, const struct hvt_conf_key *schema)
 {
 	printf("### [%s]\n\n| key | type | default | meaning |\n|---|---|---|---|\n", section);
-	for (const struct hvt_conf_key *k = schema; k && k->name; k++)
-		printf("| `%s` | %s | %s | %s%s |\n", k->name, type_name(k),
-		       k->def ? (*k->def ? k->def : "(empty)") : "—",
-		       (k->flags & HVT_CONF_REQUIRED) ? "**required.** " : "", k->help);
+	for (const struct hvt_conf_key *k = schema; k && k->name; k++) {
+		printf("| `%s` | %s", k->name, type_name(k));
+		if (k->type == HVT_CONF_ENUM) {
+			putchar(' ');
+			print_cell(k->choices);
+		}
+		printf(" | %s | %s", k->def ? (*k->def ? k->def : "(empty)") : "—",
+		       (k->flags & HVT_CONF_REQUIRED) ? "**required.** " : "");
+		print_cell(k->help);
+		printf(" |\n");
+	}
 	printf("\n");
 }

@@ -1,6 +1,7 @@
 /* plugin.c - see plugin.h. */
 #include "config.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -116,4 +117,55 @@ refuse:
 	dlclose(h);
 	free(file);
 	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void hvt_plugin_foreach(const char *configured_path, unsigned kinds,
+			void (*cb)(void *arg, const struct hvt_plugin *p), void *arg)
+{
+	const char *env = getenv("HVTRAIL_PLUGIN_PATH");
+	const char *path = env && *env ? env : configured_path && *configured_path ? configured_path
+									       : HVT_PLUGIN_DIR;
+	char *copy = hvt_strdup(path), *save = NULL;
+	char **names = NULL;
+	size_t n = 0;
+
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			enum hvt_plugin_kind k;
+			size_t l = strlen(de->d_name);
+			if (l < 4 || strcmp(de->d_name + l - 3, ".so") != 0)
+				continue;
+			char *name = hvt_strndup(de->d_name, l - 3);
+			if (!hvt_plugin_section_kind(name, &k) || !(kinds & (1u << k))) {
+				free(name);
+				continue;
+			}
+			names = hvt_realloc(names, sizeof(char *) * (n + 1));
+			names[n++] = name;
+		}
+		if (d)
+			closedir(d);
+	}
+	free(copy);
+	qsort(names, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		char err[512];
+		if (i && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		const struct hvt_plugin *p = hvt_plugin_load(names[i], configured_path, 0, err, sizeof err);
+		if (p)
+			cb(arg, p);
+		else
+			hvt_log(LOG_WARNING, "%s", err);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -15,6 +15,11 @@ const struct hvt_plugin *hvt_plugin_load(const char *name, const char *configure
 
 const char *hvt_plugin_kind_name(enum hvt_plugin_kind k);
 
+/* Every loadable plugin of the given kinds (bitmask of 1 << kind) in the
+ * search path, in name order; for --print-schema and --list-plugins. */
+void hvt_plugin_foreach(const char *configured_path, unsigned kinds,
+			void (*cb)(void *arg, const struct hvt_plugin *p), void *arg);
+
 /* Is NAME a plugin-style section ("in_x", "out_x", "idx_x", "act_x",
  * optionally ":label")?  Sets *kind. */
 bool hvt_plugin_section_kind(const char *kind_part, enum hvt_plugin_kind *kind);
