@@ -17,6 +17,7 @@
 #include "receiver.h"
 #include "record.h"
 #include "schema.h"
+#include "tlscheck.h"
 #include "util.h"
 
 #define BLOCKED_NAP_MS 100
@@ -245,19 +246,17 @@ struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limit
 int receiver_check_listener(struct hvt_conf *c, const struct hvt_conf_section *s)
 {
 	const struct hvt_conf_key *k = col_schema_listen;
-	char where[300];
 	int bad = 0, n;
 
 	if (!hvt_conf_bool(s, k, "tls"))
 		return 0;
-	static const char *const files[] = { "tls_ca", "tls_cert", "tls_key" };
-	for (size_t i = 0; i < HVT_ARRAY_SIZE(files); i++) {
-		const char *p = hvt_conf_str(s, k, files[i]);
-		if (access(p, R_OK) < 0) {
-			hvt_conf_error(c, s->file, s->line, "[%s] %s: cannot read %s: %s (set at %s)", s->name,
-				       files[i], p, strerror(errno), hvt_conf_where(s, files[i], where, sizeof where));
-			bad++;
-		}
+	char err[600], warn[300];
+	if (hvt_tls_check_files(hvt_conf_str(s, k, "tls_ca"), hvt_conf_str(s, k, "tls_cert"),
+				hvt_conf_str(s, k, "tls_key"), err, sizeof err, warn, sizeof warn) < 0) {
+		hvt_conf_error(c, s->file, s->line, "[%s] %s", s->name, err);
+		bad++;
+	} else if (warn[0]) {
+		hvt_log(LOG_WARNING, "[%s] %s", s->name, warn);
 	}
 	char **peers = hvt_conf_list(s, k, "permitted_peers", &n);
 	hvt_conf_list_free(peers);

@@ -29,6 +29,7 @@
 #include "rfc5424.h"
 #include "spool.h"
 #include "timefmt.h"
+#include "tlscheck.h"
 #include "util.h"
 
 static const struct hvt_conf_key keys[] = {
@@ -123,7 +124,6 @@ static int split_target(const char *s, struct target *t)
 static int check(struct hvt_instance *inst)
 {
 	const struct hvt_conf_section *s = inst->conf;
-	char where[300];
 	int bad = 0, n;
 	char **targets = hvt_conf_list(s, keys, "target", &n);
 
@@ -140,15 +140,14 @@ static int check(struct hvt_instance *inst)
 	}
 	hvt_conf_list_free(targets);
 	if (hvt_conf_bool(s, keys, "tls")) {
-		static const char *const files[] = { "tls_ca", "tls_cert", "tls_key" };
-		for (size_t i = 0; i < HVT_ARRAY_SIZE(files); i++) {
-			const char *p = hvt_conf_str(s, keys, files[i]);
-			if (access(p, R_OK) < 0) {
-				hvt_conf_error(inst->config, s->file, s->line, "[%s] %s: cannot read %s: %s (set at %s)",
-					       inst->name, files[i], p, strerror(errno),
-					       hvt_conf_where(s, files[i], where, sizeof where));
-				bad++;
-			}
+		char err[600], warn[300];
+		if (hvt_tls_check_files(hvt_conf_str(s, keys, "tls_ca"), hvt_conf_str(s, keys, "tls_cert"),
+					hvt_conf_str(s, keys, "tls_key"), err, sizeof err, warn, sizeof warn) < 0) {
+			hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
+				       "[%s] %s", inst->name, err);
+			bad++;
+		} else if (warn[0]) {
+			hvt_log(LOG_WARNING, "[%s] %s", inst->name, warn);
 		}
 	}
 	return bad ? -1 : 0;
