@@ -73,8 +73,10 @@ char *hvt_strdup(const char *s)
 
 char *hvt_strndup(const char *s, size_t n)
 {
-	char *p = hvt_malloc(n + 1);
+	char *p;
 
+	n = strnlen(s, n);          /* like strndup(3): stop at a NUL */
+	p = hvt_malloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;

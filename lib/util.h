@@ -21,7 +21,7 @@ void *hvt_malloc(size_t n);
 void *hvt_calloc(size_t n, size_t m);
 void *hvt_realloc(void *p, size_t n);
 char *hvt_strdup(const char *s);
-char *hvt_strndup(const char *s, size_t n);
+char *hvt_strndup(const char *s, size_t n);     /* at most n bytes, stops at NUL */
 char *hvt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */

@@ -1,0 +1,235 @@
+/* in_qmp.c - input plugin: VM lifecycle events from QEMU QMP monitors.
+ *
+ * Each VM gets an extra monitor for hvtrail
+ *   -qmp unix:/run/hvtrail/qmp/<vm>.sock,server=on,wait=off
+ * (never libvirt's own: a monitor serves one client at a time).  This file
+ * holds the plugin struct, the config schema and the instance lifecycle;
+ * qmp_watch.c finds the sockets, qmp_endpoint.c runs one socket each,
+ * qmp_conn.c speaks QMP and qmp_normalise.c turns it into events. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "in_qmp.h"
+#include "log.h"
+
+static const struct hvt_conf_key qmp_keys[] = {
+	{ "socket_dir", HVT_CONF_PATH, "/run/hvtrail/qmp",
+	  "directory holding one QMP monitor socket per VM", NULL, 0, 0, 0 },
+	{ "pattern", HVT_CONF_STRING, "*.sock",
+	  "glob for socket file names in socket_dir", NULL, 0, 0, 0 },
+	{ "max_sockets", HVT_CONF_INT, "1024",
+	  "most sockets watched at once; more are ignored (logged)", NULL, 1, 65536, 0 },
+	{ "connect_timeout", HVT_CONF_DURATION, "5s",
+	  "connect + QMP greeting + handshake must finish within this", NULL, 100, 600000, 0 },
+	{ "command_timeout", HVT_CONF_DURATION, "30s",
+	  "a query QEMU has not answered by then is given up", NULL, 100, 3600000, 0 },
+	{ "max_line", HVT_CONF_SIZE, "1M",
+	  "longest QMP line accepted; longer ones are skipped", NULL, 4096, 67108864, 0 },
+	{ "max_inflight", HVT_CONF_INT, "16",
+	  "queries per VM waiting for an answer at once", NULL, 1, 256, 0 },
+	{ "reconnect_min", HVT_CONF_DURATION, "100ms",
+	  "first delay before reconnecting to a socket that failed", NULL, 10, 3600000, 0 },
+	{ "reconnect_max", HVT_CONF_DURATION, "30s",
+	  "longest delay between reconnect attempts (doubling back-off)", NULL, 10, 3600000, 0 },
+	{ "block_poll_interval", HVT_CONF_DURATION, "2s",
+	  "query-block period to see snapshots QEMU does not announce; 0 = off", NULL, 0,
+	  3600000, 0 },
+	{ "colo_summary_interval", HVT_CONF_DURATION, "60s",
+	  "at most one colo.checkpoints summary per VM per interval", NULL, 1000, 86400000, 0 },
+	{ "migration_events", HVT_CONF_BOOL, "true",
+	  "turn on QEMU's migration 'events' capability on connect", NULL, 0, 0, 0 },
+	{ "unmapped_burst", HVT_CONF_INT, "20",
+	  "qmp.* events (no mapping) per VM per 10 s; the rest are dropped and counted",
+	  NULL, 1, 100000, 0 },
+	HVT_CONF_END
+};
+
+static int read_config(struct qmp_input *in, const struct hvt_conf_section *s)
+{
+	in->socket_dir = hvt_strdup(hvt_conf_str(s, qmp_keys, "socket_dir"));
+	in->pattern = hvt_strdup(hvt_conf_str(s, qmp_keys, "pattern"));
+	in->max_sockets = (unsigned)hvt_conf_int(s, qmp_keys, "max_sockets");
+	in->reconnect_min_us = hvt_conf_duration_ms(s, qmp_keys, "reconnect_min") * 1000;
+	in->reconnect_max_us = hvt_conf_duration_ms(s, qmp_keys, "reconnect_max") * 1000;
+	in->block_poll_us = hvt_conf_duration_ms(s, qmp_keys, "block_poll_interval") * 1000;
+	in->copts = (struct qmp_conn_opts){
+		.max_line = (size_t)hvt_conf_size(s, qmp_keys, "max_line"),
+		.connect_timeout_us = hvt_conf_duration_ms(s, qmp_keys, "connect_timeout") * 1000,
+		.command_timeout_us = hvt_conf_duration_ms(s, qmp_keys, "command_timeout") * 1000,
+		.max_inflight = (unsigned)hvt_conf_int(s, qmp_keys, "max_inflight"),
+		.migration_events = hvt_conf_bool(s, qmp_keys, "migration_events"),
+		.stats = &in->cstats,
+	};
+	qmp_norm_opts_default(&in->nopts);
+	in->nopts.colo_summary_us =
+		hvt_conf_duration_ms(s, qmp_keys, "colo_summary_interval") * 1000;
+	in->nopts.block_queries = in->block_poll_us > 0;
+	in->nopts.unmapped_burst = (unsigned)hvt_conf_int(s, qmp_keys, "unmapped_burst");
+
+	char where[128];
+	if (in->socket_dir[0] != '/') {
+		hvt_err("in_qmp: socket_dir must be an absolute path (%s)",
+			hvt_conf_where(s, "socket_dir", where, sizeof where));
+		return -1;
+	}
+	if (!in->pattern[0] || strchr(in->pattern, '/')) {
+		hvt_err("in_qmp: pattern must be a file name glob without '/' (%s)",
+			hvt_conf_where(s, "pattern", where, sizeof where));
+		return -1;
+	}
+	if (in->reconnect_min_us > in->reconnect_max_us) {
+		hvt_err("in_qmp: reconnect_min is larger than reconnect_max (%s)",
+			hvt_conf_where(s, "reconnect_min", where, sizeof where));
+		return -1;
+	}
+	return 0;
+}
+
+static void input_free(struct qmp_input *in)
+{
+	if (!in)
+		return;
+	free(in->socket_dir);
+	free(in->pattern);
+	free(in);
+}
+
+static int qmp_init(struct hvt_instance *inst)
+{
+	struct qmp_input *in = hvt_calloc(1, sizeof *in);
+
+	in->inst = inst;
+	if (read_config(in, inst->conf) < 0) {
+		input_free(in);
+		return -1;
+	}
+	inst->priv = in;
+	return 0;
+}
+
+/* ---- block poll ---------------------------------------------------------------- */
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct qmp_input *in = userdata;
+	uint64_t now = usec;
+
+	/* paused: answers would only be more events */
+	if (!in->paused)
+		qmp_endpoint_poll_all(in);
+	/* from now, not from when it was due: a stalled loop must not catch up
+	 * with a burst of polls */
+	sd_event_now(in->loop, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(s, now + (uint64_t)in->block_poll_us);
+	sd_event_source_set_enabled(s, SD_EVENT_ON);
+	return 0;
+}
+
+static int qmp_run(struct hvt_instance *inst)
+{
+	struct qmp_input *in = inst->priv;
+	uint64_t now;
+
+	in->loop = inst->host->loop;
+	if (!in->loop) {
+		hvt_err("in_qmp: the host offers no event loop");
+		return -1;
+	}
+	if (in->block_poll_us > 0) {
+		sd_event_now(in->loop, CLOCK_MONOTONIC, &now);
+		if (sd_event_add_time(in->loop, &in->poll_timer, CLOCK_MONOTONIC,
+				      now + (uint64_t)in->block_poll_us, 50000, on_poll, in) < 0) {
+			hvt_err("in_qmp: cannot add the block poll timer");
+			return -1;
+		}
+		sd_event_source_set_enabled(in->poll_timer, SD_EVENT_ON);
+	}
+	hvt_info("in_qmp: watching %s/%s (max %u sockets)", in->socket_dir, in->pattern,
+		 in->max_sockets);
+	return qmp_watch_start(in);
+}
+
+static void qmp_stop(struct hvt_instance *inst)
+{
+	struct qmp_input *in = inst->priv;
+
+	if (!in)
+		return;
+	in->stopping = true;
+	qmp_watch_stop(in);
+	in->poll_timer = sd_event_source_disable_unref(in->poll_timer);
+	qmp_endpoint_free_all(in);
+	input_free(in);
+	inst->priv = NULL;
+}
+
+/* ---- input ops ----------------------------------------------------------------- */
+
+static void qmp_pause(struct hvt_instance *inst, bool paused)
+{
+	struct qmp_input *in = inst->priv;
+
+	if (!in || in->paused == paused)
+		return;
+	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(60000);
+
+	in->paused = paused;
+	hvt_log_ratelimited(&rl, LOG_INFO, "in_qmp: %s reading QMP sockets (spool back-pressure)",
+			    paused ? "pausing" : "resuming");
+	qmp_endpoint_set_paused(in, paused);
+}
+
+static void qmp_committed(struct hvt_instance *inst)
+{
+	(void)inst;   /* QMP has no read position to persist: it replays nothing */
+}
+
+static char *qmp_stats(struct hvt_instance *inst)
+{
+	struct qmp_input *in = inst->priv;
+	json_object *o = json_object_new_object();
+
+	if (!in)
+		return hvt_strdup("{}");
+#define ADD(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+	ADD("sockets", in->nendpoints);
+	ADD("connected", qmp_endpoint_count_ready(in));
+	ADD("events_emitted", in->emitted);
+	ADD("connects", in->connects);
+	ADD("connect_failures", in->connect_failures);
+	ADD("contacts", in->contacts);
+	ADD("vanished", in->vanished);
+	ADD("ignored_over_max_sockets", in->ignored_over_limit);
+	ADD("qmp_lines", in->cstats.lines);
+	ADD("qmp_events", in->cstats.events);
+	ADD("garbage_lines", in->cstats.garbage);
+	ADD("oversize_lines", in->cstats.oversize);
+	ADD("timeouts", in->cstats.timeouts);
+	ADD("unmatched_replies", in->cstats.unmatched);
+#undef ADD
+	json_object_object_add(o, "paused", json_object_new_boolean(in->paused));
+	char *s = hvt_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static const struct hvt_input_ops qmp_ops = {
+	.pause = qmp_pause,
+	.committed = qmp_committed,
+	.stats = qmp_stats,
+};
+
+const struct hvt_plugin hvt_plugin = {
+	.abi = HVT_PLUGIN_ABI,
+	.name = "in_qmp",
+	.kind = HVT_PLUGIN_INPUT,
+	.summary = "VM lifecycle, migration, snapshot and COLO events from QEMU QMP monitors",
+	.conf_keys = qmp_keys,
+	.init = qmp_init,
+	.run = qmp_run,
+	.stop = qmp_stop,
+	.ops = &qmp_ops,
+};
