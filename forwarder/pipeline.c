@@ -62,6 +62,8 @@ static void notify_inputs_committed(struct fwd_pipeline *p)
 	}
 }
 
+static int on_post(sd_event_source *s, void *ud);
+
 static void pause_inputs(struct fwd_pipeline *p, bool paused)
 {
 	if (p->paused == paused)
@@ -89,6 +91,11 @@ static void pause_inputs(struct fwd_pipeline *p, bool paused)
 
 /* Commit after every loop iteration that appended: one write barrier for
  * however many events arrived together. */
+void fwd_pipeline_commit(struct fwd_pipeline *p)
+{
+	on_post(NULL, p);
+}
+
 static int on_post(sd_event_source *s, void *ud)
 {
 	struct fwd_pipeline *p = ud;

@@ -35,6 +35,9 @@ void fwd_pipeline_free(struct fwd_pipeline *p);
 
 /* The host->emit of every input (and the forwarder's own events, inst NULL). */
 int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev);
+/* Commit what was emitted outside the loop's dispatch (start-up), which
+ * the post-dispatch hook would only see at the next event. */
+void fwd_pipeline_commit(struct fwd_pipeline *p);
 /* Commit now (shutdown). */
 void fwd_pipeline_flush(struct fwd_pipeline *p);
 /* Whether the chain continues an earlier run (false: a new chain starts). */
