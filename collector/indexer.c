@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "correlate.h"
 #include "indexer.h"
 #include "log.h"
 #include "record.h"
@@ -30,6 +31,8 @@ struct indexer {
 	char **copies;                /* record bytes the items point into */
 	struct col_record *recs;
 	struct hvt_stored *items;
+	char (*links)[LINK_MAX];      /* per record: migration link or "" */
+	struct correlator *corr;
 	int n;
 	uint64_t last_seq;
 	struct hvt_ratelimit rl;
@@ -50,6 +53,8 @@ struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, i
 	ix->copies = hvt_calloc((size_t)batch_size, sizeof(char *));
 	ix->recs = hvt_calloc((size_t)batch_size, sizeof(struct col_record));
 	ix->items = hvt_calloc((size_t)batch_size, sizeof(struct hvt_stored));
+	ix->links = hvt_calloc((size_t)batch_size, LINK_MAX);
+	ix->corr = correlator_new(idx);
 	ix->rl = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(10000);
 	pthread_mutex_init(&ix->lock, NULL);
 	return ix;
@@ -76,12 +81,14 @@ static int flush(struct indexer *ix)
 	struct hvt_index_batch b = { ix->items, 0, ix->last_seq, 0, 0 };
 	int nstats = 0;
 
+	correlate_batch(ix->corr, ix->recs, ix->n, ix->links);
 	/* host stats reports ride along; events are stored as one batch */
 	for (int i = 0; i < ix->n; i++) {
 		if (ix->recs[i].kind == COL_REC_EVENT) {
 			ix->items[b.n++] = (struct hvt_stored){
 				.ev = &ix->recs[i].ev, .raw = ix->recs[i].raw, .raw_len = ix->recs[i].raw_len,
 				.peer = ix->recs[i].peer, .indexed_us = ix->recs[i].rx_us,
+				.link = ix->links[i][0] ? ix->links[i] : NULL,
 				.verdict = HVT_VERDICT_UNCHECKED,
 			};
 		}
@@ -227,6 +234,8 @@ void indexer_free(struct indexer *ix)
 	free(ix->copies);
 	free(ix->recs);
 	free(ix->items);
+	free(ix->links);
+	correlator_free(ix->corr);
 	pthread_mutex_destroy(&ix->lock);
 	free(ix);
 }

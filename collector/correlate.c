@@ -1,0 +1,175 @@
+/* correlate.c - see correlate.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate.h"
+#include "log.h"
+#include "util.h"
+
+#define PAIR_WINDOW_US (30LL * 1000000)          /* start of both sides */
+#define END_LOOKBACK_US (7LL * 86400 * 1000000)  /* a migration may run for days */
+
+struct correlator {
+	struct hvt_instance *idx;
+	const struct hvt_index_ops *ops;
+};
+
+enum side { SIDE_NONE, SIDE_SOURCE, SIDE_TARGET };
+enum phase { PH_START, PH_END };
+
+struct candidate {
+	char host[256];
+	char type[64];
+	char link[LINK_MAX];
+	long long ts;
+};
+
+static bool classify(const char *type, enum side *side, enum phase *ph)
+{
+	if (!hvt_str_has_prefix(type, "migration."))
+		return false;
+	*side = hvt_str_has_prefix(type, "migration.incoming.") ? SIDE_TARGET : SIDE_SOURCE;
+	*ph = hvt_str_has_suffix(type, ".started") ? PH_START : PH_END;
+	return true;
+}
+
+struct correlator *correlator_new(struct hvt_instance *idx)
+{
+	struct correlator *c = hvt_calloc(1, sizeof *c);
+
+	c->idx = idx;
+	c->ops = idx->plugin->ops;
+	return c;
+}
+
+void correlator_free(struct correlator *c)
+{
+	free(c);
+}
+
+static const char *vm_key(const struct hvt_event *ev)
+{
+	return ev->vm_uuid && *ev->vm_uuid ? ev->vm_uuid : ev->vm_name;
+}
+
+struct search {
+	struct candidate *v;
+	int n, cap;
+};
+
+static int collect(void *arg, const struct hvt_row *row)
+{
+	struct search *s = arg;
+	char err[128];
+	struct hvt_event *ev = hvt_event_from_json(row->raw, row->raw_len, NULL, false, err, sizeof err);
+
+	if (!ev)
+		return 0;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = hvt_realloc(s->v, sizeof(struct candidate) * (size_t)s->cap);
+	}
+	struct candidate *k = &s->v[s->n++];
+	hvt_strlcpy(k->host, ev->host ? ev->host : "", sizeof k->host);
+	hvt_strlcpy(k->type, ev->type, sizeof k->type);
+	hvt_strlcpy(k->link, row->link ? row->link : "", sizeof k->link);
+	k->ts = ev->ts_us;
+	hvt_event_free(ev);
+	return 0;
+}
+
+/* Candidates from the index and from the batch being stored (whose links
+ * were decided a moment ago). */
+static void gather(struct correlator *c, const struct hvt_event *ev, long long since, long long until,
+		   const struct col_record *recs, int upto, char (*links)[LINK_MAX], struct search *s)
+{
+	struct hvt_query q = { 0 };
+
+	q.vm = vm_key(ev);
+	q.type_glob = "migration.*";
+	q.since_us = since;
+	q.until_us = until;
+	q.limit = 1000;
+	if (c->ops->query(c->idx, &q, collect, s) < 0)
+		hvt_log(LOG_WARNING, "correlate: cannot search the index for VM %s", q.vm);
+	for (int i = 0; i < upto; i++) {
+		const struct hvt_event *o = &recs[i].ev;
+		if (recs[i].kind != COL_REC_EVENT || !o->type || !hvt_str_has_prefix(o->type, "migration.") ||
+		    !vm_key(o) || strcmp(vm_key(o), vm_key(ev)) != 0 || o->ts_us < since || o->ts_us > until)
+			continue;
+		struct hvt_row row = { 0 };
+		row.raw = recs[i].raw;
+		row.raw_len = recs[i].raw_len;
+		row.link = links[i];
+		collect(s, &row);
+	}
+}
+
+/* The best candidate: wanted side and phase, host same or other, the one
+ * closest in time (before ev for the same host). */
+static const char *pick(const struct search *s, const struct hvt_event *ev, bool same_host,
+			enum side want_side, enum phase want_phase)
+{
+	const struct candidate *best = NULL;
+	long long best_d = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		const struct candidate *k = &s->v[i];
+		enum side sd;
+		enum phase ph;
+		if (!k->link[0] || !classify(k->type, &sd, &ph) || sd != want_side || ph != want_phase)
+			continue;
+		if ((strcmp(k->host, ev->host) == 0) != same_host)
+			continue;
+		if (same_host && k->ts > ev->ts_us)
+			continue;
+		long long d = llabs(k->ts - ev->ts_us);
+		if (!best || d < best_d) {
+			best = k;
+			best_d = d;
+		}
+	}
+	return best ? best->link : NULL;
+}
+
+static void link_one(struct correlator *c, const struct col_record *recs, int i, char (*links)[LINK_MAX])
+{
+	const struct hvt_event *ev = &recs[i].ev;
+	enum side side;
+	enum phase ph;
+	struct search s = { 0 };
+	const char *found = NULL;
+	enum side other = SIDE_NONE;
+
+	links[i][0] = '\0';
+	if (recs[i].kind != COL_REC_EVENT || !ev->type || !classify(ev->type, &side, &ph) || !vm_key(ev) ||
+	    !ev->host)
+		return;
+	other = side == SIDE_SOURCE ? SIDE_TARGET : SIDE_SOURCE;
+	if (ph == PH_START) {
+		/* the other side's start, on another host, moments apart */
+		gather(c, ev, ev->ts_us - PAIR_WINDOW_US, ev->ts_us + PAIR_WINDOW_US, recs, i, links, &s);
+		found = pick(&s, ev, false, other, PH_START);
+	} else {
+		/* our own side's latest start; failing that (seen only the end,
+		 * after a reconnect) the other side's end moments apart */
+		gather(c, ev, ev->ts_us - END_LOOKBACK_US, ev->ts_us + PAIR_WINDOW_US, recs, i, links, &s);
+		found = pick(&s, ev, true, side, PH_START);
+		if (!found)
+			found = pick(&s, ev, false, other, PH_END);
+	}
+	if (found)
+		hvt_strlcpy(links[i], found, LINK_MAX);
+	else
+		snprintf(links[i], LINK_MAX, "mig-%s", ev->id);
+	free(s.v);
+}
+
+void correlate_batch(struct correlator *c, const struct col_record *recs, int n, char (*links)[LINK_MAX])
+{
+	for (int i = 0; i < n; i++)
+		link_one(c, recs, i, links);
+}
