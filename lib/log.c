@@ -73,6 +73,12 @@ void hvt_vlog(int level, const char *fmt, va_list ap)
 				"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
 		return;
 	}
+	if (log_target == HVT_LOG_PLAIN) {
+		pthread_mutex_lock(&log_lock);
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
 	char ts[40];
 	hvt_format_rfc3339(hvt_now_us(), ts, sizeof ts);
 	pthread_mutex_lock(&log_lock);

@@ -11,7 +11,11 @@
 #include <stdarg.h>
 #include <syslog.h>
 
-enum hvt_log_target { HVT_LOG_STDERR, HVT_LOG_JOURNAL };
+enum hvt_log_target {
+	HVT_LOG_STDERR,               /* "TIME prog[pid]: level: message" (daemons) */
+	HVT_LOG_JOURNAL,              /* structured entries (under systemd) */
+	HVT_LOG_PLAIN,                /* "prog: message" (command-line tools) */
+};
 
 void hvt_log_init(const char *ident);
 void hvt_log_set_level(int level);

@@ -1,0 +1,291 @@
+/* output.c - see output.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "output.h"
+#include "timefmt.h"
+#include "util.h"
+
+/* Table columns.  Time is ISO 8601 UTC to the second (20 characters); the
+ * stored JSON keeps microseconds for -o json. */
+#define W_TIME 20
+#define W_HOST 14
+#define W_VM 16
+#define W_TYPE 20
+#define W_MSG_MIN 40
+
+/* Rows come from our own index, already validated by the collector under
+ * its limits; do not refuse them here over smaller defaults. */
+static const struct hvt_event_limits stored_limits = {
+	.max_json = SIZE_MAX / 2, .max_depth = 1000, .max_field = SIZE_MAX / 2, .max_msg = SIZE_MAX / 2,
+};
+
+bool out_format_parse(const char *s, enum out_format *fmt)
+{
+	static const struct { const char *name; enum out_format f; } names[] = {
+		{ "table", OUT_TABLE }, { "json", OUT_JSON }, { "csv", OUT_CSV },
+	};
+	for (size_t i = 0; i < HVT_ARRAY_SIZE(names); i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*fmt = names[i].f;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int terminal_columns(int fd)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return env && atoi(env) > 0 ? atoi(env) : 80;
+}
+
+void out_init(struct out *o, enum out_format fmt, FILE *f)
+{
+	const char *term = getenv("TERM");
+
+	memset(o, 0, sizeof *o);
+	o->fmt = fmt;
+	o->f = f;
+	o->tty = isatty(fileno(f));
+	o->color = o->tty && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
+	o->columns = o->tty ? terminal_columns(fileno(f)) : 0;
+}
+
+void out_sanitize(struct hvt_buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		if (*p == '\n')
+			hvt_buf_append_str(b, "\\n");
+		else if (*p == '\t')
+			hvt_buf_append_str(b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			hvt_buf_printf(b, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			hvt_buf_printf(b, "\\u%04x", *++p);   /* C1 controls, e.g. U+009B CSI */
+		else
+			hvt_buf_append(b, p, 1);
+	}
+}
+
+/* Display width of UTF-8 text: one column per code point (no wide-character tables). */
+static int text_width(const char *s, size_t n)
+{
+	int w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Bytes of s that fill at most `width` columns. */
+static size_t prefix_bytes(const char *s, size_t n, int width)
+{
+	size_t i = 0;
+
+	for (int w = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && w++ == width)
+			break;
+	}
+	return i;
+}
+
+/* One table cell: sanitised, cut to width on a terminal (marked with an
+ * ellipsis), padded to width unless it is the last. */
+static void put_cell(struct out *o, struct hvt_buf *line, const char *text, int width, bool last)
+{
+	struct hvt_buf cell = { 0 };
+	int w;
+
+	out_sanitize(&cell, text && *text ? text : "-");
+	w = text_width(cell.data, cell.len);
+	if (o->tty && w > width) {
+		hvt_buf_append(line, cell.data, prefix_bytes(cell.data, cell.len, width - 1));
+		hvt_buf_append_str(line, "\u2026");
+		w = width;
+	} else {
+		hvt_buf_append(line, cell.data, cell.len);
+	}
+	if (!last) {
+		for (; w < width; w++)
+			hvt_buf_append(line, " ", 1);
+		hvt_buf_append(line, " ", 1);
+	}
+	hvt_buf_free(&cell);
+}
+
+static int msg_width(const struct out *o)
+{
+	int used = W_TIME + W_HOST + W_VM + W_TYPE + 4;
+
+	return o->tty ? HVT_MAX(W_MSG_MIN, o->columns - used) : 1 << 30;
+}
+
+/* Severity colours as journalctl uses them. */
+static const char *color_of(int severity)
+{
+	if (severity <= 3)
+		return "\033[1;31m";
+	if (severity == 4)
+		return "\033[1;33m";
+	if (severity == 5)
+		return "\033[1m";
+	return NULL;
+}
+
+static void table_header(struct out *o, struct hvt_buf *line)
+{
+	put_cell(o, line, "TIME (UTC)", W_TIME, false);
+	put_cell(o, line, "HOST", W_HOST, false);
+	put_cell(o, line, "VM", W_VM, false);
+	put_cell(o, line, "TYPE", W_TYPE, false);
+	put_cell(o, line, "MESSAGE", msg_width(o), true);
+	hvt_buf_append(line, "\n", 1);
+}
+
+static void table_row(struct out *o, struct hvt_buf *line, const struct hvt_event *ev)
+{
+	char ts[40];
+	const char *color = o->color ? color_of(ev->severity) : NULL;
+
+	hvt_format_rfc3339(ev->ts_us, ts, sizeof ts);
+	ts[19] = 'Z';
+	ts[20] = '\0';
+	if (color)
+		hvt_buf_append_str(line, color);
+	put_cell(o, line, ts, W_TIME, false);
+	put_cell(o, line, ev->host, W_HOST, false);
+	put_cell(o, line, ev->vm_name ? ev->vm_name : ev->vm_uuid, W_VM, false);
+	put_cell(o, line, ev->type, W_TYPE, false);
+	put_cell(o, line, ev->msg, msg_width(o), true);
+	if (color)
+		hvt_buf_append_str(line, "\033[0m");
+	hvt_buf_append(line, "\n", 1);
+}
+
+/* RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR
+ * or LF.  Programs get the text as stored; a terminal gets it sanitised. */
+static void csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
+{
+	struct hvt_buf clean = { 0 };
+
+	s = s ? s : "";
+	if (o->tty) {
+		out_sanitize(&clean, s);
+		hvt_buf_append(&clean, "", 1);
+		s = clean.data;
+	}
+	if (strpbrk(s, ",\"\r\n")) {
+		hvt_buf_append(line, "\"", 1);
+		for (const char *p = s; *p; p++) {
+			if (*p == '"')
+				hvt_buf_append(line, "\"", 1);
+			hvt_buf_append(line, p, 1);
+		}
+		hvt_buf_append(line, "\"", 1);
+	} else {
+		hvt_buf_append_str(line, s);
+	}
+	hvt_buf_append(line, last ? "\n" : ",", 1);
+	hvt_buf_free(&clean);
+}
+
+static void csv_header(struct hvt_buf *line)
+{
+	hvt_buf_append_str(line, "time,host,id,severity,type,vm_name,vm_uuid,message\n");
+}
+
+static void csv_row(const struct out *o, struct hvt_buf *line, const struct hvt_event *ev)
+{
+	char ts[40];
+
+	hvt_format_rfc3339(ev->ts_us, ts, sizeof ts);
+	csv_field(o, line, ts, false);
+	csv_field(o, line, ev->host, false);
+	csv_field(o, line, ev->id, false);
+	csv_field(o, line, hvt_severity_name(ev->severity), false);
+	csv_field(o, line, ev->type, false);
+	csv_field(o, line, ev->vm_name, false);
+	csv_field(o, line, ev->vm_uuid, false);
+	csv_field(o, line, ev->msg, true);
+}
+
+static int write_out(struct out *o, const void *p, size_t n)
+{
+	if (o->err)
+		return -1;
+	if (n && fwrite(p, 1, n, o->f) != n) {
+		o->err = errno ? errno : EIO;
+		return -1;
+	}
+	if (o->flush_each)
+		return out_flush(o);
+	return 0;
+}
+
+/* A row the index holds but we cannot decode still gets a line. */
+static struct hvt_event *decode(const struct hvt_row *row)
+{
+	char err[256];
+	struct hvt_event *ev = hvt_event_from_json(row->raw, row->raw_len, &stored_limits, false,
+						   err, sizeof err);
+
+	if (!ev) {
+		ev = hvt_event_new("?");
+		hvt_event_set_msg(ev, "(stored event %lld cannot be decoded: %s)", (long long)row->cursor, err);
+		ev->severity = 3;
+	}
+	return ev;
+}
+
+int out_row(struct out *o, const struct hvt_row *row)
+{
+	struct hvt_buf line = { 0 };
+	struct hvt_event *ev;
+	int rc;
+
+	if (o->fmt == OUT_JSON) {
+		if (write_out(o, row->raw, row->raw_len) < 0)
+			return -1;
+		return write_out(o, "\n", 1);
+	}
+	if (!o->header_done) {
+		if (o->fmt == OUT_TABLE)
+			table_header(o, &line);
+		else
+			csv_header(&line);
+		o->header_done = true;
+	}
+	ev = decode(row);
+	if (o->fmt == OUT_TABLE)
+		table_row(o, &line, ev);
+	else
+		csv_row(o, &line, ev);
+	hvt_event_free(ev);
+	rc = write_out(o, line.data, line.len);
+	hvt_buf_free(&line);
+	return rc;
+}
+
+int out_flush(struct out *o)
+{
+	if (o->err)
+		return -1;
+	if (fflush(o->f) != 0) {
+		o->err = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* output.h - printing query rows: a table for people, the stored JSON or
+ * CSV for programs. */
+#ifndef HVT_CLI_OUTPUT_H
+#define HVT_CLI_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "hvtrail-plugin.h"
+
+enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+struct out {
+	enum out_format fmt;
+	FILE *f;
+	bool tty;                     /* a terminal: cut cells to fit */
+	bool color;                   /* ... and colour by severity */
+	int columns;                  /* terminal width */
+	bool flush_each;              /* follow mode: every row reaches the reader at once */
+	bool header_done;
+	int err;                      /* errno of the first failed write, 0 if none */
+};
+
+/* "table", "json" or "csv"; false for anything else. */
+bool out_format_parse(const char *s, enum out_format *fmt);
+/* Set up for stream f (stdout), looking at whether it is a terminal. */
+void out_init(struct out *o, enum out_format fmt, FILE *f);
+/* Print one row; 0, or -1 once writing failed (o->err says why). */
+int out_row(struct out *o, const struct hvt_row *row);
+/* Flush; 0 or -1 as out_row. */
+int out_flush(struct out *o);
+
+/* Write s with control characters (C0, DEL, C1) escaped as \n, \t, \xHH:
+ * event text comes from VMs and hosts and must not drive the terminal. */
+void out_sanitize(struct hvt_buf *b, const char *s);
+
+#endif
