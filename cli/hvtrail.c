@@ -22,6 +22,7 @@ static const struct command {
 	{ "query", cmd_query, "show events: filter by VM, host, type and time; follow new ones" },
 	{ "stats", cmd_stats, "per host: events, streams, last event, what its forwarder reported" },
 	{ "gaps", cmd_gaps, "missing events (seq ranges) per host and stream; exit 1 if any" },
+	{ "emit", cmd_emit, "hand an event to the local forwarder (hook scripts, load tests)" },
 };
 
 const char cli_index_help[] =
