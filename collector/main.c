@@ -121,6 +121,8 @@ static int open_inbox(void)
 		hvt_log(LOG_ERR, "cannot create state_dir %s: %s", col.state_dir, strerror(-rc));
 		return -1;
 	}
+	if (hvt_lock_state_dir(col.state_dir, PROG) < 0)
+		return -1;
 	col.inbox = hvt_spool_open(&o, err, sizeof err);
 	if (!col.inbox) {
 		hvt_log(LOG_ERR, "cannot open the inbox: %s", err);
@@ -189,7 +191,10 @@ static int run(void)
 				  hvt_conf_duration_ms(col.sec_col, col_schema_collector, "batch_delay"));
 	if (indexer_start(col.indexer) < 0 || start_receiver() < 0)
 		goto out;
-	if (hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
+	/* what start-up created as root must stay usable after the drop */
+	if (hvt_hand_over(col.state_dir, cstr("user"), cstr("group")) < 0 ||
+	    hvt_hand_over(col.inbox_dir, cstr("user"), cstr("group")) < 0 ||
+	    hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
 		goto out;
 
 	sd_event_default(&loop);

@@ -148,6 +148,8 @@ static int open_spool(void)
 		hvt_log(LOG_ERR, "cannot create state_dir %s: %s", fwd.state_dir, strerror(-rc));
 		return -1;
 	}
+	if (hvt_lock_state_dir(fwd.state_dir, PROG) < 0)
+		return -1;
 	fwd.spool = hvt_spool_open(&o, err, sizeof err);
 	if (!fwd.spool) {
 		hvt_log(LOG_ERR, "cannot open the spool: %s", err);
@@ -227,7 +229,10 @@ static int run(void)
 	if (hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
 	    hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
 		goto out;
-	if (hvt_drop_privileges(fstr("user"), fstr("group")) < 0)
+	/* what start-up created as root must stay usable after the drop */
+	if (hvt_hand_over(fwd.state_dir, fstr("user"), fstr("group")) < 0 ||
+	    hvt_hand_over(fwd.spool_dir, fstr("user"), fstr("group")) < 0 ||
+	    hvt_drop_privileges(fstr("user"), fstr("group")) < 0)
 		goto out;
 	emit_lifecycle("forwarder.started", "forwarder started");
 	fwd_pipeline_commit(fwd.pipeline);

@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -109,6 +112,56 @@ int hvt_chown_for(const char *path, const char *user, const char *group)
 	return 0;
 }
 
+/* nftw() passes no user pointer: the walk's state (start-up only, one
+ * thread). */
+static struct {
+	uid_t uid;
+	gid_t gid;
+	unsigned handed, tightened;
+	int err;
+} walk;
+
+static int hand_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_NS || type == FTW_DNR)
+		return 0;             /* vanished meanwhile (a segment deleted) or unreadable: chown below says */
+	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode))
+		return 0;             /* sockets, FIFOs: their creators chose owner and mode */
+	if ((st->st_uid != walk.uid || st->st_gid != walk.gid) && lchown(path, walk.uid, walk.gid) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		hvt_log(LOG_ERR, "cannot hand %s to the daemon's user: %s", path, strerror(errno));
+		walk.err = -1;
+		return 0;
+	}
+	walk.handed++;
+	if ((st->st_mode & 077) && chmod(path, st->st_mode & 07700) == 0) {
+		hvt_log(LOG_NOTICE, "%s was accessible to group or others (mode %04o); now %04o", path,
+			(unsigned)(st->st_mode & 07777), (unsigned)(st->st_mode & 07700));
+		walk.tightened++;
+	}
+	return 0;
+}
+
+int hvt_hand_over(const char *path, const char *user, const char *group)
+{
+	if (!user || !*user || !path || !*path)
+		return 0;
+	if (lookup(user, group, &walk.uid, &walk.gid) < 0)
+		return -1;
+	walk.handed = walk.tightened = 0;
+	walk.err = 0;
+	/* FTW_PHYS: never follow a symlink out of the tree; FTW_MOUNT: stay
+	 * on its file system */
+	if (nftw(path, hand_one, 16, FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT) {
+		hvt_log(LOG_ERR, "cannot walk %s to hand it to %s: %s", path, user, strerror(errno));
+		return -1;
+	}
+	hvt_debug("handed %u files and directories under %s to %s", walk.handed, path, user);
+	return walk.err;
+}
+
 int hvt_drop_privileges(const char *user, const char *group)
 {
 	uid_t uid;
@@ -141,4 +194,32 @@ char *hvt_default_hostname(void)
 		return hvt_strdup("localhost");
 	name[sizeof name - 1] = '\0';
 	return hvt_strdup(name);
+}
+
+int hvt_lock_state_dir(const char *dir, const char *prog)
+{
+	char *path = hvt_asprintf("%s/lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		hvt_log(LOG_ERR, "cannot open %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char other[32] = "";
+		ssize_t n = pread(fd, other, sizeof other - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		hvt_log(LOG_ERR, "%s is in use by another %s (pid %s); two daemons must never share a "
+			"state directory", dir, prog, n > 0 ? hvt_str_trim(other) : "unknown");
+		close(fd);
+		free(path);
+		return -1;
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
+		hvt_log(LOG_WARNING, "cannot write %s: %s", path, strerror(errno));
+	free(path);
+	return 0;     /* fd stays open: the lock lives as long as we do */
 }

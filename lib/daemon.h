@@ -28,6 +28,19 @@ int hvt_drop_privileges(const char *user, const char *group);
 /* chown a path to the user we will drop to (so it stays usable). */
 int hvt_chown_for(const char *path, const char *user, const char *group);
 
+/* Before hvt_drop_privileges: give a state directory and everything the
+ * daemon created in it (spool, inbox, index, cursors) to user (and group),
+ * and take group and other permissions away (files 0600, directories
+ * 0700; each change logged).  Symlinks are not followed, other file
+ * systems not entered, sockets and FIFOs left as their creators made them.
+ * No-op without a user; 0, or -1 (logged). */
+int hvt_hand_over(const char *path, const char *user, const char *group);
+
+/* Take STATE_DIR/lock (flock, held for the life of the process) so two
+ * daemons never share a spool or inbox.  Returns 0, or -1 with a log line
+ * naming the other process. */
+int hvt_lock_state_dir(const char *dir, const char *prog);
+
 /* The system host name, for the default host identity. */
 char *hvt_default_hostname(void);
 

@@ -175,6 +175,11 @@ free_port() {
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# at_exit CMD...: run CMD during cleanup, after the processes are stopped
+# (unmount a filesystem, delete a network namespace), in reverse order.
+_HVT_ATEXIT=()
+at_exit() { _HVT_ATEXIT=("$*" "${_HVT_ATEXIT[@]}"); }
+
 # TERM, then (bounded) KILL, only the processes this test started.
 _hvt_cleanup() {
 	local rc=$? name pid left deadline
@@ -192,6 +197,10 @@ _hvt_cleanup() {
 	for pid in "${left[@]}"; do
 		_hvt_reap "$pid" "$deadline" || kill -s KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
+	done
+	local cmd
+	for cmd in "${_HVT_ATEXIT[@]}"; do
+		eval "$cmd" >/dev/null 2>&1
 	done
 	if [ "${KEEP_WORK:-0}" = 1 ]; then
 		say "work dir kept: $WORK"
