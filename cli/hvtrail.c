@@ -22,12 +22,15 @@ static const struct command {
 	{ "query", cmd_query, "show events: filter by VM, host, type and time; follow new ones" },
 	{ "stats", cmd_stats, "per host: events, streams, last event, what its forwarder reported" },
 	{ "gaps", cmd_gaps, "missing events (seq ranges) per host and stream; exit 1 if any" },
+	{ "verify", cmd_verify, "prove from the index that each host's trail is complete and unaltered" },
 	{ "emit", cmd_emit, "hand an event to the local forwarder (hook scripts, load tests)" },
 };
 
 const char cli_index_help[] =
 	"Where the index is (one of):\n"
 	"      --db PATH          the idx_sqlite database file\n"
+	"      --clickhouse URL   the idx_clickhouse tables on this ClickHouse server\n"
+	"                         (http[s]://HOST:PORT/, database hvtrail)\n"
 	"  -c, --config FILE      the collector's configuration; its [idx_*] section names\n"
 	"                         the index (default: " HVT_SYSCONFDIR "/collector.conf)\n";
 

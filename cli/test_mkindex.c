@@ -27,7 +27,7 @@ struct pending {
 static int flush(struct hvt_instance *inst, struct pending *p)
 {
 	const struct hvt_index_ops *ops = inst->plugin->ops;
-	struct hvt_index_batch b = { p->items, p->n, ++p->inbox, 0, 0 };
+	struct hvt_index_batch b = { .items = p->items, .n = p->n, .inbox_seq = ++p->inbox };
 	int rc = ops->store(inst, &b);
 
 	for (size_t i = 0; i < p->n; i++) {

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "correlate.h"
 #include "indexer.h"
 #include "log.h"
 #include "record.h"
+#include "seal.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100
@@ -32,7 +34,12 @@ struct indexer {
 	struct col_record *recs;
 	struct hvt_stored *items;
 	char (*links)[LINK_MAX];      /* per record: migration link or "" */
+	char (*notes)[128];           /* per record: chain verdict note */
+	struct hvt_seal_row *seals;
+	struct hvt_seal *seal_parsed;
+	size_t nseals;
 	struct correlator *corr;
+	struct chain *chain;
 	int n;
 	uint64_t last_seq;
 	struct hvt_ratelimit rl;
@@ -54,7 +61,11 @@ struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, i
 	ix->recs = hvt_calloc((size_t)batch_size, sizeof(struct col_record));
 	ix->items = hvt_calloc((size_t)batch_size, sizeof(struct hvt_stored));
 	ix->links = hvt_calloc((size_t)batch_size, LINK_MAX);
+	ix->notes = hvt_calloc((size_t)batch_size, 128);
+	ix->seals = hvt_calloc((size_t)batch_size, sizeof(struct hvt_seal_row));
+	ix->seal_parsed = hvt_calloc((size_t)batch_size, sizeof(struct hvt_seal));
 	ix->corr = correlator_new(idx);
+	ix->chain = chain_new(idx);
 	ix->rl = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(10000);
 	pthread_mutex_init(&ix->lock, NULL);
 	return ix;
@@ -62,6 +73,9 @@ struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, i
 
 static void clear_batch(struct indexer *ix)
 {
+	for (size_t i = 0; i < ix->nseals; i++)
+		hvt_seal_clear(&ix->seal_parsed[i]);
+	ix->nseals = 0;
 	for (int i = 0; i < ix->n; i++) {
 		free(ix->copies[i]);
 		ix->copies[i] = NULL;
@@ -78,21 +92,43 @@ static bool should_quit(struct indexer *ix)
 static int flush(struct indexer *ix)
 {
 	long long backoff = BACKOFF_MIN_MS;
-	struct hvt_index_batch b = { ix->items, 0, ix->last_seq, 0, 0 };
+	struct hvt_index_batch b = { .items = ix->items, .inbox_seq = ix->last_seq };
 	int nstats = 0;
 
+	/* chain heads advance as the batch is checked: a batch the index
+	 * refuses is retried until stored, so they stay right */
 	correlate_batch(ix->corr, ix->recs, ix->n, ix->links);
-	/* host stats reports ride along; events are stored as one batch */
+	/* events (quarantined ones go aside), seals, and stats reports */
 	for (int i = 0; i < ix->n; i++) {
-		if (ix->recs[i].kind == COL_REC_EVENT) {
+		struct col_record *r = &ix->recs[i];
+		if (r->kind == COL_REC_EVENT || r->kind == COL_REC_QUARANTINE) {
+			int verdict = r->kind == COL_REC_QUARANTINE ? HVT_VERDICT_QUARANTINED :
+				      chain_check(ix->chain, &r->ev, r->raw, r->raw_len, ix->notes[i], sizeof ix->notes[i]);
 			ix->items[b.n++] = (struct hvt_stored){
-				.ev = &ix->recs[i].ev, .raw = ix->recs[i].raw, .raw_len = ix->recs[i].raw_len,
-				.peer = ix->recs[i].peer, .indexed_us = ix->recs[i].rx_us,
+				.ev = &r->ev, .raw = r->raw, .raw_len = r->raw_len,
+				.peer = r->peer, .indexed_us = r->rx_us,
 				.link = ix->links[i][0] ? ix->links[i] : NULL,
-				.verdict = HVT_VERDICT_UNCHECKED,
+				.verdict = verdict,
+				.verdict_note = r->kind == COL_REC_QUARANTINE ? r->note :
+						ix->notes[i][0] ? ix->notes[i] : NULL,
+			};
+		} else if (r->kind == COL_REC_SEAL) {
+			struct hvt_seal *sp = &ix->seal_parsed[b.nseals];
+			char err[128];
+			if (hvt_seal_from_json(r->raw, r->raw_len, sp, err, sizeof err) < 0)
+				continue;
+			bool valid = r->note && hvt_str_has_prefix(r->note, "valid");
+			if (valid)
+				chain_seal_matches(ix->chain, sp->host, sp->stream, sp->seq, sp->hash);
+			ix->seals[b.nseals++] = (struct hvt_seal_row){
+				.host = sp->host, .stream = sp->stream, .seq = sp->seq, .hash = sp->hash,
+				.time_us = sp->time_us, .final = sp->final, .json = r->raw, .json_len = r->raw_len,
+				.valid = valid, .note = r->note, .peer = r->peer, .received_us = r->rx_us,
 			};
 		}
 	}
+	b.seals = ix->seals;
+	ix->nseals = b.nseals;
 	for (;;) {
 		b.inserted = b.duplicates = 0;
 		int rc = ix->ops->store(ix->idx, &b);
@@ -235,7 +271,11 @@ void indexer_free(struct indexer *ix)
 	free(ix->recs);
 	free(ix->items);
 	free(ix->links);
+	free(ix->notes);
+	free(ix->seals);
+	free(ix->seal_parsed);
 	correlator_free(ix->corr);
+	chain_free(ix->chain);
 	pthread_mutex_destroy(&ix->lock);
 	free(ix);
 }

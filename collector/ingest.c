@@ -7,15 +7,26 @@
 #include <string.h>
 
 #include "hash.h"
+#include "bindings.h"
 #include "ingest.h"
+#include "seal.h"
 #include "record.h"
 #include "rfc5424.h"
 #include "timefmt.h"
 #include "util.h"
 
 const char *const ingest_reject_names[REJ_COUNT] = {
-	"oversized", "not syslog", "invalid event", "invalid control message"
+	"oversized", "not syslog", "invalid event", "invalid control message", "header/body mismatch",
+	"invalid seal", "identity not proven"
 };
+const char *const ingest_reject_keys[REJ_COUNT] = {
+	"oversized", "not_syslog", "invalid_event", "invalid_control", "mismatch", "invalid_seal",
+	"identity_not_proven"
+};
+
+/* Host names in parentheses are the collector's own rows in `hvtrail
+ * stats` (collector/rxstats.h); no forwarder may report under one. */
+#define RESERVED_HOST_PREFIX '('
 
 #define SYSLOG_STREAM_PREFIX "syslog"
 
@@ -42,15 +53,21 @@ static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog
 			size_t jlen, const struct ingest_sink *s, struct ingest_counters *c)
 {
 	char err[256], detail[400], want_id[64];
+	enum ingest_reject why = REJ_EVENT;
 	struct hvt_event *ev = hvt_event_from_json(json, jlen, &lim->ev, true, err, sizeof err);
 
 	if (!ev)
 		return reject(s, c, REJ_EVENT, err);
+	if (ev->host[0] == RESERVED_HOST_PREFIX) {
+		snprintf(detail, sizeof detail, "host '%.80s' is reserved for the collector", ev->host);
+		goto bad;
+	}
 	if (!stream_valid(ev->stream)) {
 		snprintf(detail, sizeof detail, "stream '%.40s' is not %d hex digits", ev->stream, HVT_STREAM_LEN);
 		goto bad;
 	}
 	snprintf(want_id, sizeof want_id, "%s-%" PRIu64, ev->stream, ev->seq);
+	why = REJ_MISMATCH;
 	if (strcmp(ev->id, want_id) != 0) {
 		snprintf(detail, sizeof detail, "id '%.80s' does not match stream and seq", ev->id);
 		goto bad;
@@ -64,13 +81,70 @@ static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog
 			 m->msgid, ev->host, ev->type);
 		goto bad;
 	}
-	c->events++;
-	int rc = s->record(s->arg, COL_REC_EVENT, ev, json, jlen);
+	int kind = COL_REC_EVENT;
+	const char *bound = lim->bindings ? bindings_host(lim->bindings, ev->stream) : NULL;
+	if (lim->identity != ID_OFF && (!bound || strcmp(bound, ev->host) != 0)) {
+		if (bound)
+			snprintf(detail, sizeof detail, "event %s claims host %.80s, but its stream is bound to %.80s",
+				 ev->id, ev->host, bound);
+		else
+			snprintf(detail, sizeof detail, "event %s claims host %.80s, but no valid seal from a "
+				 "certificate for that host binds stream %s", ev->id, ev->host, ev->stream);
+		if (lim->identity == ID_REFUSE) {
+			hvt_event_free(ev);
+			return reject(s, c, REJ_IDENTITY, detail);
+		}
+		kind = COL_REC_QUARANTINE;
+		c->quarantined++;
+	} else {
+		c->events++;
+	}
+	int rc = s->record(s->arg, kind, ev, json, jlen, kind == COL_REC_QUARANTINE ? detail : NULL);
 	hvt_event_free(ev);
 	return rc;
 bad:
 	hvt_event_free(ev);
-	return reject(s, c, REJ_EVENT, detail);
+	return reject(s, c, why, detail);
+}
+
+/* A seal binds its stream to the host its certificate may speak for.  It
+ * is kept either way: a bad one is evidence. */
+static int handle_seal(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *json,
+		       size_t jlen, const struct ingest_sink *s, struct ingest_counters *c)
+{
+	struct hvt_seal seal;
+	char err[300], names[512], fpr[80], note[700];
+	struct hvt_event ev = { 0 };
+
+	if (hvt_seal_from_json(json, jlen, &seal, err, sizeof err) < 0)
+		return reject(s, c, REJ_CONTROL, err);
+	bool valid = hvt_seal_verify(&seal, lim->ca_file, lim->host_map, names, sizeof names, fpr, sizeof fpr,
+				     err, sizeof err) == 0;
+	if (valid && lim->bindings && !bindings_set(lim->bindings, seal.stream, seal.host, names)) {
+		valid = false;
+		snprintf(err, sizeof err, "stream %s is already bound to host %s", seal.stream,
+			 bindings_host(lim->bindings, seal.stream));
+	}
+	if (valid)
+		snprintf(note, sizeof note, "valid: signed by %s (SHA-256 %s)", names, fpr);
+	else
+		snprintf(note, sizeof note, "invalid: %s", err);
+	ev.host = seal.host;
+	ev.stream = seal.stream;
+	ev.seq = seal.seq;
+	ev.ts_us = seal.time_us;
+	ev.type = (char *)"hvtrail.seal";
+	if (!valid) {
+		char detail[800];
+		snprintf(detail, sizeof detail, "seal for host %.80s, stream %s: %s", seal.host, seal.stream, err);
+		reject(s, c, REJ_SEAL, detail);
+	} else {
+		c->seals++;
+	}
+	(void)m;
+	int rc = s->record(s->arg, COL_REC_SEAL, &ev, json, jlen, note);
+	hvt_seal_clear(&seal);
+	return rc;
 }
 
 static int handle_control(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *json,
@@ -85,7 +159,7 @@ static int handle_control(const struct ingest_limits *lim, const struct hvt_sysl
 		bool ok = o && json_object_is_type(o, json_type_object) &&
 			  json_tokener_get_error(tok) == json_tokener_success &&
 			  m->hostname_len > 0 && m->hostname_len <= lim->ev.max_field &&
-			  hvt_utf8_valid(json, jlen);
+			  m->hostname[0] != RESERVED_HOST_PREFIX && hvt_utf8_valid(json, jlen);
 		if (o)
 			json_object_put(o);
 		if (tok)
@@ -96,11 +170,26 @@ static int handle_control(const struct ingest_limits *lim, const struct hvt_sysl
 		char *host = hvt_strndup(m->hostname, m->hostname_len);
 		ev.host = host;
 		ev.type = (char *)"hvtrail.stats";
-		int rc = s->record(s->arg, COL_REC_HOST_STATS, &ev, json, jlen);
+		int rc = s->record(s->arg, COL_REC_HOST_STATS, &ev, json, jlen, NULL);
 		free(host);
 		return rc;
 	}
+	if (m->msgid_len == 12 && memcmp(m->msgid, "hvtrail.seal", 12) == 0)
+		return handle_seal(lim, m, json, jlen, s, c);
 	return reject(s, c, REJ_CONTROL, "unknown hvtrail control message");
+}
+
+/* At most max bytes of s (len bytes of valid UTF-8), cut before a
+ * character rather than inside one: the stored JSON must stay valid UTF-8
+ * (found by fuzz_ingest: a 128-byte cut through a procid's multibyte
+ * character). */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t n = HVT_MIN(len, max);
+
+	while (n > 0 && n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
 }
 
 /* A plain syslog line: give it an identity derived from its bytes, so
@@ -136,24 +225,26 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	snprintf(id, sizeof id, "%s-%" PRIu64, SYSLOG_STREAM_PREFIX, ev->seq);
 	ev->id = hvt_strdup(id);
 	ev->stream = hvt_strdup(SYSLOG_STREAM_PREFIX);
-	size_t tl = HVT_MIN(m->timestamp_len, sizeof ts - 1);
+	size_t tl = utf8_cut(m->timestamp, m->timestamp_len, sizeof ts - 1);
 	memcpy(ts, m->timestamp, tl);
 	ts[tl] = '\0';
 	if (hvt_parse_rfc3339(ts, &ev->ts_us) < 0)
 		ev->ts_us = rx_us;
-	ev->msg = hvt_strndup(m->msg, HVT_MIN(m->msg_len, lim->ev.max_msg));
+	ev->msg = hvt_strndup(m->msg, utf8_cut(m->msg, m->msg_len, lim->ev.max_msg));
 	hvt_event_data_add(ev, "facility", json_object_new_int(m->pri >> 3));
-	hvt_event_data_add(ev, "program", json_object_new_string_len(m->app, (int)HVT_MIN(m->app_len, 128)));
+	hvt_event_data_add(ev, "program",
+			   json_object_new_string_len(m->app, (int)utf8_cut(m->app, m->app_len, 128)));
 	if (m->procid_len)
 		hvt_event_data_add(ev, "procid",
-				   json_object_new_string_len(m->procid, (int)HVT_MIN(m->procid_len, 128)));
+				   json_object_new_string_len(m->procid, (int)utf8_cut(m->procid, m->procid_len, 128)));
 	if (m->msgid_len && !(m->msgid_len == 1 && m->msgid[0] == '-'))
-		hvt_event_data_add(ev, "msgid", json_object_new_string_len(m->msgid, (int)HVT_MIN(m->msgid_len, 32)));
+		hvt_event_data_add(ev, "msgid",
+				   json_object_new_string_len(m->msgid, (int)utf8_cut(m->msgid, m->msgid_len, 32)));
 	hvt_event_data_add(ev, "timestamp", json_object_new_string(ts));
 	hvt_event_data_add(ev, "peer", json_object_new_string(peer));
 	hvt_event_to_json(ev, &raw);
 	c->syslog_lines++;
-	int rc = s->record(s->arg, COL_REC_EVENT, ev, raw.data, raw.len);
+	int rc = s->record(s->arg, COL_REC_EVENT, ev, raw.data, raw.len, NULL);
 	hvt_buf_free(&raw);
 	hvt_event_free(ev);
 	return rc;

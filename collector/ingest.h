@@ -23,26 +23,46 @@ enum ingest_reject {
 	REJ_SYSLOG,               /* not a syslog message */
 	REJ_EVENT,                /* hvtrail event that fails validation */
 	REJ_CONTROL,              /* malformed control message */
+	REJ_MISMATCH,             /* RFC 5424 header and event disagree (host, type, id) */
+	REJ_SEAL,                 /* a seal that does not verify (docs/integrity.md) */
+	REJ_IDENTITY,             /* an event of a stream not proven to be its host's */
 	REJ_COUNT
 };
+
+/* What to do with an event whose stream no valid seal binds to its host. */
+enum ingest_identity {
+	ID_REFUSE,                /* reject it (logged, counted) */
+	ID_QUARANTINE,            /* keep it out of the trail, in the quarantine */
+	ID_OFF,                   /* accept it (no integrity binding) */
+};
 extern const char *const ingest_reject_names[REJ_COUNT];
+extern const char *const ingest_reject_keys[REJ_COUNT];     /* snake_case, for stats */
 
 struct ingest_counters {
-	uint64_t frames, messages, events, syslog_lines, control;
+	uint64_t frames, messages, events, syslog_lines, control, seals, quarantined;
 	uint64_t rejected[REJ_COUNT];
 };
 
 struct ingest_sink {
-	/* kind: COL_REC_*; ev fully decoded; raw = JSON text to store.
-	 * Returns 0, or -1 to abandon the frame (shutdown). */
-	int (*record)(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len);
+	/* kind: COL_REC_*; ev fully decoded; raw = JSON text to store; note:
+	 * a seal's verdict or the reason for quarantine.  Returns 0, or -1 to
+	 * abandon the frame (shutdown). */
+	int (*record)(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len,
+		      const char *note);
 	void (*reject)(void *arg, enum ingest_reject why, const char *detail);
 	void *arg;
 };
 
+struct bindings;
+
 struct ingest_limits {
 	struct hvt_event_limits ev;
 	size_t max_message;       /* a whole syslog message */
+	/* identity (docs/integrity.md) */
+	enum ingest_identity identity;
+	const char *ca_file;      /* seals' certificates must chain to it (the listener's CA) */
+	char **host_map;          /* "certname:host" items, NULL-terminated */
+	struct bindings *bindings;
 };
 
 /* Process one frame.  peer: "host/ip" of the session (for syslog lines'

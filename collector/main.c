@@ -14,6 +14,7 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include "bindings.h"
 #include "daemon.h"
 #include "indexer.h"
 #include "instance.h"
@@ -38,6 +39,8 @@ struct collector {
 	struct hvt_spool *inbox;
 	struct receiver *receiver;
 	struct indexer *indexer;
+	char **host_map;
+	struct bindings *bindings;
 	volatile int stopping;
 };
 
@@ -142,6 +145,12 @@ static int start_receiver(void)
 		},
 	};
 	lim.max_message = lim.ev.max_json + 1024;      /* room for the RFC 5424 header */
+	const char *id = cstr("identity");
+	lim.identity = !strcmp(id, "off") ? ID_OFF : !strcmp(id, "quarantine") ? ID_QUARANTINE : ID_REFUSE;
+	col.host_map = hvt_conf_list(col.sec_col, col_schema_collector, "host_map", NULL);
+	lim.host_map = col.host_map;
+	col.bindings = bindings_new();
+	lim.bindings = col.bindings;
 	col.receiver = receiver_new(col.inbox, &lim);
 	if (!col.receiver)
 		return -1;
@@ -216,6 +225,8 @@ out:
 	}
 	hvt_instances_stop(&col.inst, PLUGIN_KINDS);
 	hvt_spool_close(col.inbox);
+	bindings_free(col.bindings);
+	hvt_conf_list_free(col.host_map);
 	sd_event_unref(loop);
 	return rc;
 }

@@ -10,25 +10,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <librelp.h>
 
 #include "log.h"
+#include "ratekey.h"
 #include "receiver.h"
 #include "record.h"
+#include "refusal.h"
+#include "rxstats.h"
 #include "schema.h"
 #include "tlscheck.h"
+#include "tlspeer.h"
 #include "util.h"
 
 #define BLOCKED_NAP_MS 100
 #define WAKE_SIGNAL SIGUSR1
+/* The stats reporter: looks every tick, stores a report when rejections or
+ * refusals changed (at most once a tick) or, for plain traffic counters,
+ * once per quiet interval; logs the totals at most once per log interval. */
+#define REPORT_TICK_MS 1000
+#define REPORT_QUIET_MS 60000
+#define REPORT_LOG_MS 60000
+/* a peer's rejected messages of one kind are logged once per interval */
+#define REJECT_LOG_INTERVAL_MS 10000
 
 struct listener {
 	struct receiver *r;
+	struct ingest_limits lim;     /* the receiver's, with this listener's CA */
+	char *ca_file;
 	char *name;               /* "[listen]" section name */
 	char *addr, *port;
 	char **peers;
-	struct hvt_ratelimit rl_auth;
+	char *permitted;          /* peers, comma-separated, for refusal lines */
 };
 
 struct receiver {
@@ -46,8 +61,22 @@ struct receiver {
 	char cur_peer[300];       /* the frame being handled (engine thread) */
 	long long cur_rx_us;
 	bool blocked;             /* waiting for inbox room (logged once) */
-	struct hvt_ratelimit rl_reject, rl_store;
+	struct hvt_ratelimit rl_store;
+	struct hvt_ratekey rk_reject;
+	char last_rejection[600]; /* lock */
+	struct refusals rf;
+	/* The inbox has one writer at a time: the engine thread for a whole
+	 * frame, or the stats reporter between frames. */
+	pthread_mutex_t wlock;
+	pthread_t reporter;
+	bool reporter_running;
+	pthread_mutex_t report_mx;
+	pthread_cond_t report_cv;
 };
+
+/* librelp's generic error callback has no user pointer; a process has one
+ * receiver. */
+static struct receiver *the_receiver;
 
 /* ---- librelp callbacks --------------------------------------------------- */
 
@@ -57,6 +86,7 @@ static void no_dbg(char *fmt, ...)
 }
 
 /* HVTRAIL_RELP_DEBUG=1 in the environment shows librelp's own trace. */
+static void stderr_dbg(char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void stderr_dbg(char *fmt, ...)
 {
 	va_list ap;
@@ -67,22 +97,25 @@ static void stderr_dbg(char *fmt, ...)
 	va_end(ap);
 }
 
-/* A refused peer: librelp reports it only here, with the names it saw. */
+/* librelp refused a peer's certificate (inside the TLS handshake, where
+ * lib/tlspeer.c recorded who it is and what its certificate says). */
 static void on_auth_err(void *usr, char *authinfo, char *msg, relpRetVal code)
 {
 	struct listener *l = usr;
-	const char *what = code == RELP_RET_AUTH_ERR_NAME ? "its certificate names no permitted peer" :
-			   code == RELP_RET_AUTH_ERR_FP ? "its certificate fingerprint is not permitted" :
-			   code == RELP_RET_AUTH_NO_CERT ? "it presented no certificate" :
-			   code == RELP_RET_AUTH_CERT_INVL ? "its certificate did not verify against tls_ca "
-							     "(unknown CA, expired, not yet valid or self-signed)" :
-			   msg;
-	if (!l) {
+
+	if (!l || !the_receiver) {
 		hvt_log(LOG_WARNING, "refused a connection: %s", msg);
 		return;
 	}
-	hvt_log_ratelimited(&l->rl_auth, LOG_WARNING, "[%s] refused a forwarder: %s (%s; certificate names: %s)",
-			    l->name, what, msg, authinfo && *authinfo ? authinfo : "-");
+	refusal_auth(&the_receiver->rf, l->name, l->permitted, authinfo, msg, (int)code);
+}
+
+/* Our verify hook refused a certificate librelp would have let through. */
+static void on_policy_refuse(void *arg, const struct hvt_tls_peer *p, const char *why)
+{
+	struct listener *l = arg;
+
+	refusal_policy(&l->r->rf, l->name, p, why);
 }
 
 static void on_err(void *usr, char *objinfo, char *msg, relpRetVal code)
@@ -90,6 +123,9 @@ static void on_err(void *usr, char *objinfo, char *msg, relpRetVal code)
 	struct listener *l = usr;
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(5000);
 
+	if (the_receiver && refusal_session_error(&the_receiver->rf, l ? l->name : "listen", objinfo, msg,
+						  (int)code))
+		return;
 	/* sessions ending are routine; everything else is worth a line */
 	int level = code == RELP_RET_SESSION_BROKEN ? LOG_INFO : LOG_WARNING;
 	hvt_log_ratelimited(&rl, level, "[%s] %s: %s (librelp %d)", l ? l->name : "listen", objinfo, msg, (int)code);
@@ -99,6 +135,10 @@ static void on_generic_err(char *objinfo, char *msg, relpRetVal code)
 {
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(5000);
 
+	if (code == RELP_RET_DATA_TOO_LONG && the_receiver) {
+		refusal_frame_too_large(&the_receiver->rf, msg);
+		return;
+	}
 	hvt_log_ratelimited(&rl, LOG_WARNING, "%s: %s (librelp %d)", objinfo, msg, (int)code);
 }
 
@@ -126,13 +166,14 @@ static bool wait_for_room(struct receiver *r)
 }
 
 /* Append one record, waiting for room or for the disk to accept it. */
-static int store_record(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len)
+static int store_record(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len,
+			const char *note)
 {
 	struct listener *l = arg;
 	struct receiver *r = l->r;
 
 	hvt_buf_reset(&r->rec);
-	col_record_pack(&r->rec, kind, ev, r->cur_peer, r->cur_rx_us, raw, raw_len);
+	col_record_pack(&r->rec, kind, ev, r->cur_peer, r->cur_rx_us, raw, raw_len, note);
 	for (;;) {
 		if (!wait_for_room(r))
 			return -1;
@@ -175,8 +216,16 @@ static void on_reject(void *arg, enum ingest_reject why, const char *detail)
 	struct listener *l = arg;
 	struct receiver *r = l->r;
 
-	hvt_log_ratelimited(&r->rl_reject, LOG_WARNING, "[%s] rejected a message from %s: %s: %s",
-			    l->name, r->cur_peer, ingest_reject_names[why], detail);
+	char key[400];
+
+	/* once per peer and kind of rejection per interval, with a count */
+	snprintf(key, sizeof key, "%s %s %s", l->name, r->cur_peer, ingest_reject_names[why]);
+	hvt_log_ratekey(&r->rk_reject, key, LOG_WARNING, "[%s] rejected a message from %s: %s: %s", l->name,
+			r->cur_peer, ingest_reject_names[why], detail);
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->last_rejection, sizeof r->last_rejection, "from %s: %s: %s", r->cur_peer,
+		 ingest_reject_names[why], detail);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, unsigned char *msg, size_t len)
@@ -186,9 +235,10 @@ static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, un
 	struct ingest_sink sink = { store_record, on_reject, l };
 	struct ingest_counters delta = { 0 };
 
+	pthread_mutex_lock(&r->wlock);
 	snprintf(r->cur_peer, sizeof r->cur_peer, "%s/%s", host ? (char *)host : "?", ip ? (char *)ip : "?");
 	r->cur_rx_us = hvt_now_us();
-	int rc = ingest_frame(&r->lim, r->cur_peer, r->cur_rx_us, (const char *)msg, len, &sink, &delta);
+	int rc = ingest_frame(&l->lim, r->cur_peer, r->cur_rx_us, (const char *)msg, len, &sink, &delta);
 	if (rc == 0)
 		rc = commit_frame(r);
 	pthread_mutex_lock(&r->lock);
@@ -197,9 +247,12 @@ static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, un
 	r->cnt.events += delta.events;
 	r->cnt.syslog_lines += delta.syslog_lines;
 	r->cnt.control += delta.control;
+	r->cnt.seals += delta.seals;
+	r->cnt.quarantined += delta.quarantined;
 	for (int i = 0; i < REJ_COUNT; i++)
 		r->cnt.rejected[i] += delta.rejected[i];
 	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wlock);
 	if (rc < 0) {
 		/* Returning would make librelp answer "200 OK" for records we
 		 * could not store.  End this thread instead; the sender never
@@ -209,6 +262,72 @@ static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, un
 		pthread_exit(NULL);
 	}
 	return RELP_RET_OK;
+}
+
+/* ---- the stats reporter --------------------------------------------------- */
+
+static void snapshot(struct receiver *r, struct rx_snapshot *s)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_lock(&r->lock);
+	s->in = r->cnt;
+	hvt_strlcpy(s->last_rejection, r->last_rejection, sizeof s->last_rejection);
+	pthread_mutex_unlock(&r->lock);
+	refusals_snapshot(&r->rf, s->refused, s->last_refusal, sizeof s->last_refusal);
+}
+
+/* Store the report in the inbox like a forwarder's; false when the inbox
+ * is busy with a frame, full or failing (the next tick tries again). */
+static bool store_stats(struct receiver *r, const struct rx_snapshot *s)
+{
+	struct hvt_buf js = { 0 }, rec = { 0 };
+	struct hvt_event ev = { .host = (char *)RXSTATS_HOST, .type = (char *)"hvtrail.stats" };
+	bool ok = false;
+
+	if (pthread_mutex_trylock(&r->wlock) != 0)
+		return false;
+	if (!hvt_spool_over(r->inbox)) {
+		rxstats_json(s, &js);
+		col_record_pack(&rec, COL_REC_HOST_STATS, &ev, "local", hvt_now_us(), js.data, js.len, NULL);
+		ok = hvt_spool_append(r->inbox, rec.data, rec.len, NULL) == 0 && hvt_spool_commit(r->inbox) == 0;
+	}
+	pthread_mutex_unlock(&r->wlock);
+	hvt_buf_free(&js);
+	hvt_buf_free(&rec);
+	return ok;
+}
+
+static void *reporter(void *arg)
+{
+	struct receiver *r = arg;
+	struct rx_snapshot now, stored, logged;
+	long long stored_at = 0, logged_at = 0;
+
+	memset(&stored, 0, sizeof stored);
+	logged = stored;
+	pthread_mutex_lock(&r->report_mx);
+	while (!r->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += REPORT_TICK_MS / 1000;
+		pthread_cond_timedwait(&r->report_cv, &r->report_mx, &ts);
+		if (r->stop)
+			break;
+		snapshot(r, &now);
+		long long t = hvt_mono_us() / 1000;
+		if ((rxstats_alarming_change(&now, &stored) ||
+		     (rxstats_changed(&now, &stored) && t - stored_at >= REPORT_QUIET_MS)) && store_stats(r, &now)) {
+			stored = now;
+			stored_at = t;
+		}
+		if (rxstats_alarming_change(&now, &logged) && t - logged_at >= REPORT_LOG_MS) {
+			rxstats_log(&now);
+			logged = now;
+			logged_at = t;
+		}
+	}
+	pthread_mutex_unlock(&r->report_mx);
+	return NULL;
 }
 
 /* ---- set-up -------------------------------------------------------------- */
@@ -224,9 +343,14 @@ struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limit
 
 	r->inbox = inbox;
 	r->lim = *lim;
-	r->rl_reject = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(5000);
+	hvt_ratekey_init(&r->rk_reject, REJECT_LOG_INTERVAL_MS);
 	r->rl_store = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(10000);
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->wlock, NULL);
+	pthread_mutex_init(&r->report_mx, NULL);
+	pthread_cond_init(&r->report_cv, NULL);
+	refusals_init(&r->rf);
+	the_receiver = r;
 	if (relpEngineConstruct(&r->engine) != RELP_RET_OK) {
 		hvt_log(LOG_ERR, "cannot create the RELP engine");
 		free(r);
@@ -258,6 +382,12 @@ int receiver_check_listener(struct hvt_conf *c, const struct hvt_conf_section *s
 	} else if (warn[0]) {
 		hvt_log(LOG_WARNING, "[%s] %s", s->name, warn);
 	}
+	if (hvt_tls_check_priority(hvt_conf_str(s, k, "tls_priority"), err, sizeof err, warn, sizeof warn) < 0) {
+		hvt_conf_error(c, s->file, s->line, "[%s] %s", s->name, err);
+		bad++;
+	} else if (warn[0]) {
+		hvt_log(LOG_WARNING, "[%s] %s", s->name, warn);
+	}
 	char **peers = hvt_conf_list(s, k, "permitted_peers", &n);
 	hvt_conf_list_free(peers);
 	if (n == 0 && strcmp(hvt_conf_str(s, k, "auth_mode"), "certvalid") != 0) {
@@ -278,10 +408,18 @@ int receiver_add_listener(struct receiver *r, const struct hvt_conf_section *s)
 
 	l->r = r;
 	l->name = hvt_strdup(s ? s->name : "listen");
+	l->lim = r->lim;
+	if (hvt_conf_bool(s, k, "tls")) {
+		l->ca_file = hvt_strdup(hvt_conf_str(s, k, "tls_ca"));
+		l->lim.ca_file = l->ca_file;
+	}
 	l->addr = hvt_strdup(hvt_conf_str(s, k, "address"));
 	l->port = hvt_strdup(hvt_conf_str(s, k, "port"));
-	l->rl_auth = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(2000);
 	l->peers = hvt_conf_list(s, k, "permitted_peers", NULL);
+	struct hvt_buf pb = { 0 };
+	for (char **p = l->peers; p && *p; p++)
+		hvt_buf_printf(&pb, "%s%s", pb.len ? ", " : "", *p);
+	l->permitted = pb.data ? pb.data : hvt_strdup("");
 	r->listeners = hvt_realloc(r->listeners, sizeof(struct listener *) * (size_t)(r->nlisteners + 1));
 	r->listeners[r->nlisteners++] = l;
 
@@ -309,8 +447,25 @@ int receiver_add_listener(struct receiver *r, const struct hvt_conf_section *s)
 		hvt_log(LOG_WARNING, "[%s] tls = no: accepting PLAINTEXT RELP on %s:%s from anyone who can "
 			"connect; events are neither encrypted nor authenticated", l->name, l->addr, l->port);
 	}
-	if ((rc = relpEngineListnerConstructFinalize(r->engine, srv)) != RELP_RET_OK)
+	/* librelp creates the listener's GnuTLS credentials here: bind our
+	 * policy to them (lib/tlspeer.h) */
+	const char *mode = hvt_conf_str(s, k, "auth_mode");
+	struct hvt_tls_policy pol = { (enum hvt_tls_mode)hvt_tls_mode_parse(mode), on_policy_refuse, l };
+	hvt_tls_policy_begin(&pol);
+	rc = relpEngineListnerConstructFinalize(r->engine, srv);
+	hvt_tls_policy_end();
+	if (rc != RELP_RET_OK)
 		goto fail;
+	if (hvt_conf_bool(s, k, "tls") && !hvt_tls_hook_active()) {
+		if (pol.mode == HVT_TLS_MODE_CERTVALID) {
+			hvt_log(LOG_ERR, "[%s] auth_mode = certvalid: librelp 1.11 does not verify certificates in "
+				"this mode and hvtrail's GnuTLS verify hook is not active in this process; refusing "
+				"to accept unverified forwarders (use auth_mode = name)", l->name);
+			return -1;
+		}
+		hvt_log(LOG_WARNING, "[%s] hvtrail's GnuTLS verify hook is not active: refusals are logged "
+			"with librelp's reasons only (see docs/security.md)", l->name);
+	}
 	hvt_log(LOG_INFO, "[%s] listening on %s:%s (%s)", l->name, l->addr, l->port,
 		hvt_conf_bool(s, k, "tls") ? "RELP over TLS" : "plaintext RELP");
 	return 0;
@@ -336,6 +491,9 @@ int receiver_start(struct receiver *r)
 {
 	struct sigaction sa;
 
+	if (pthread_create(&r->reporter, NULL, reporter, r) == 0)
+		r->reporter_running = true;
+
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = wake_handler;   /* no SA_RESTART: epoll_wait must see EINTR */
 	sigaction(WAKE_SIGNAL, &sa, NULL);
@@ -347,9 +505,16 @@ int receiver_start(struct receiver *r)
 
 void receiver_stop(struct receiver *r)
 {
+	r->stop = 1;
+	if (r->reporter_running) {
+		pthread_mutex_lock(&r->report_mx);
+		pthread_cond_signal(&r->report_cv);
+		pthread_mutex_unlock(&r->report_mx);
+		pthread_join(r->reporter, NULL);
+		r->reporter_running = false;
+	}
 	if (!r->running)
 		return;
-	r->stop = 1;
 	relpEngineSetStop(r->engine);
 	pthread_kill(r->thread, WAKE_SIGNAL);
 	pthread_join(r->thread, NULL);
@@ -365,14 +530,23 @@ void receiver_free(struct receiver *r)
 	for (int i = 0; i < r->nlisteners; i++) {
 		struct listener *l = r->listeners[i];
 		free(l->name);
+		free(l->ca_file);
 		free(l->addr);
 		free(l->port);
 		hvt_conf_list_free(l->peers);
+		free(l->permitted);
 		free(l);
 	}
 	free(r->listeners);
 	hvt_buf_free(&r->rec);
+	refusals_destroy(&r->rf);
+	hvt_ratekey_destroy(&r->rk_reject);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->wlock);
+	pthread_mutex_destroy(&r->report_mx);
+	pthread_cond_destroy(&r->report_cv);
+	if (the_receiver == r)
+		the_receiver = NULL;
 	free(r);
 }
 

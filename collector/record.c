@@ -1,7 +1,8 @@
 /* record.c - see record.h.  Layout (little-endian, host order on x86):
  *   u8 format(1) u8 kind u16 0 | i64 rx_us i64 ts_us i64 received_us
  *   u64 seq | i32 severity u32 flags | 9 strings: u32 len, bytes, NUL
- *   (peer host stream id prev source type vm_name vm_uuid) | u32 len raw NUL */
+ *   (peer host stream id prev source type vm_name vm_uuid) | u32 len raw NUL
+ *   | u32 len note NUL */
 #include "config.h"
 
 #include <stdint.h>
@@ -32,7 +33,7 @@ static void put_cstr(struct hvt_buf *b, const char *s)
 }
 
 void col_record_pack(struct hvt_buf *out, int kind, const struct hvt_event *ev, const char *peer,
-		     long long rx_us, const char *raw, size_t raw_len)
+		     long long rx_us, const char *raw, size_t raw_len, const char *note)
 {
 	uint8_t head[4] = { FORMAT, (uint8_t)kind, 0, 0 };
 	int64_t t[3] = { rx_us, ev->ts_us, ev->received_us };
@@ -55,6 +56,7 @@ void col_record_pack(struct hvt_buf *out, int kind, const struct hvt_event *ev, 
 	put_cstr(out, ev->vm_name);
 	put_cstr(out, ev->vm_uuid);
 	put_str(out, raw, raw_len);
+	put_cstr(out, note);
 }
 
 struct cursor {
@@ -114,7 +116,8 @@ int col_record_unpack(const char *data, size_t len, struct col_record *r)
 	    take_str(&c, (const char **)&r->ev.type, NULL, 0) < 0 ||
 	    take_str(&c, (const char **)&r->ev.vm_name, NULL, 0) < 0 ||
 	    take_str(&c, (const char **)&r->ev.vm_uuid, NULL, 0) < 0 ||
-	    take_str(&c, &r->raw, &r->raw_len, 1) < 0)
+	    take_str(&c, &r->raw, &r->raw_len, 1) < 0 ||
+	    take_str(&c, &r->note, NULL, 0) < 0)
 		return -1;
 	return c.p == c.end ? 0 : -1;
 }

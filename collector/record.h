@@ -15,6 +15,8 @@
 enum col_record_kind {
 	COL_REC_EVENT = 1,        /* an event to index */
 	COL_REC_HOST_STATS = 2,   /* a forwarder's stats report (raw = JSON) */
+	COL_REC_SEAL = 3,         /* a seal (raw = its JSON; note = "valid ..." or why not) */
+	COL_REC_QUARANTINE = 4,   /* an event kept out of the trail (note = why) */
 };
 
 struct col_record {
@@ -24,10 +26,11 @@ struct col_record {
 	struct hvt_event ev;      /* strings point into the record; never free */
 	const char *raw;
 	size_t raw_len;
+	const char *note;         /* seal verdict or quarantine reason, or NULL */
 };
 
 void col_record_pack(struct hvt_buf *out, int kind, const struct hvt_event *ev, const char *peer,
-		     long long rx_us, const char *raw, size_t raw_len);
+		     long long rx_us, const char *raw, size_t raw_len, const char *note);
 /* 0, or -1 when the record is malformed (a bug or disk corruption). */
 int col_record_unpack(const char *data, size_t len, struct col_record *r);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "schema.h"
+#include "tlscheck.h"
 
 const struct hvt_conf_key col_schema_collector[] = {
 	{ "state_dir", HVT_CONF_PATH, "/var/lib/hvtrail/collector", "where the inbox and state live",
@@ -21,6 +22,11 @@ const struct hvt_conf_key col_schema_collector[] = {
 	{ "max_json_depth", HVT_CONF_INT, "32", "deepest JSON nesting accepted in an event", NULL, 2, 1000, 0 },
 	{ "max_field_length", HVT_CONF_INT, "256", "longest host, type, VM name/UUID, source or id", NULL,
 	  16, 65536, 0 },
+	{ "identity", HVT_CONF_ENUM, "refuse", "events of a stream that no valid seal binds to the host "
+	  "they claim: refuse, quarantine (kept out of the trail), or off (accept; for plaintext or "
+	  "forwarders that cannot sign)", "refuse|quarantine|off", 0, 0, 0 },
+	{ "host_map", HVT_CONF_LIST, "", "certificate names allowed to speak for other host names, as "
+	  "certname:host items (default: a certificate speaks for the names in it)", NULL, 0, 0, 0 },
 	HVT_CONF_END
 };
 
@@ -37,7 +43,7 @@ const struct hvt_conf_key col_schema_listen[] = {
 	  "or SHA-1 fingerprints allowed to connect", NULL, 0, 0, 0 },
 	{ "auth_mode", HVT_CONF_ENUM, "name", "how forwarder certificates are checked",
 	  "name|fingerprint|certvalid", 0, 0, 0 },
-	{ "tls_priority", HVT_CONF_STRING, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", "GnuTLS priority string",
+	{ "tls_priority", HVT_CONF_STRING, HVT_TLS_PRIORITY_DEFAULT, "GnuTLS priority string (see docs/security.md)",
 	  NULL, 0, 0, 0 },
 	{ "max_frame_size", HVT_CONF_SIZE, "1M", "largest RELP frame; a bigger one aborts its session "
 	  "(it is never acknowledged)", NULL, 4096, 256 << 20, 0 },

@@ -235,6 +235,7 @@ static int run(void)
 	    hvt_drop_privileges(fstr("user"), fstr("group")) < 0)
 		goto out;
 	emit_lifecycle("forwarder.started", "forwarder started");
+	fwd_pipeline_announce_chain(fwd.pipeline);
 	fwd_pipeline_commit(fwd.pipeline);
 	hvt_log(LOG_NOTICE, "started: host %s, stream %s, spool %s (%" PRIu64 " unacknowledged)",
 		fwd.hostname, hvt_spool_id(fwd.spool), fwd.spool_dir,

@@ -17,6 +17,13 @@
 #define FLOW_CHECK_US 250000
 #define RETRY_US 1000000
 
+/* The head saved at the last clean stop: "stream seq hash". */
+struct saved_head {
+	char stream[64];
+	uint64_t seq;
+	char hash[HVT_SHA256_HEX];
+};
+
 struct pending {
 	struct hvt_event *ev;
 	struct pending *next;
@@ -43,6 +50,7 @@ struct fwd_pipeline {
 	sd_event_source *retry_timer;
 	sd_event_source *sync_timer;
 	struct hvt_ratelimit rl_append;
+	struct saved_head previous;   /* the stream a new spool replaces, if any */
 };
 
 /* sd-event time sources are one-shot: set the next expiry and re-enable. */
@@ -295,17 +303,31 @@ static void emit_dropped(struct fwd_pipeline *p, uint64_t n)
 	fwd_pipeline_emit(p, NULL, ev);
 }
 
+static bool read_saved_head(struct fwd_pipeline *p, struct saved_head *h)
+{
+	char *path = hvt_asprintf("%s/chain_head", p->state_dir), *text = NULL;
+	bool ok = hvt_read_file(path, 512, &text, NULL) == 0 &&
+		  sscanf(text, "%63s %" SCNu64 " %64s", h->stream, &h->seq, h->hash) == 3;
+
+	free(text);
+	free(path);
+	return ok;
+}
+
 /* The chain continues from the last spooled event, or from the head saved
- * at the last clean stop when the spool has been trimmed empty. */
+ * at the last clean stop when the spool has been trimmed empty.  A spool
+ * with a new identity starts a new chain: say so in the trail. */
 static void recover_chain_head(struct fwd_pipeline *p)
 {
 	uint64_t last = hvt_spool_last_seq(p->spool);
 	struct hvt_spool_reader *r;
 	struct hvt_spool_rec rec;
 	struct hvt_syslog_msg m;
+	struct saved_head saved = { 0 };
 	const char *json;
 	size_t jlen;
 	char err[128];
+	bool have_saved = read_saved_head(p, &saved);
 
 	p->last_hash[0] = '\0';
 	if (last) {
@@ -318,24 +340,39 @@ static void recover_chain_head(struct fwd_pipeline *p)
 		}
 		hvt_spool_reader_free(r);
 	}
-	if (!p->chain_continued) {
-		char *path = hvt_asprintf("%s/chain_head", p->state_dir), *text = NULL;
-		uint64_t seq = 0;
-		char hash[HVT_SHA256_HEX];
-		if (hvt_read_file(path, 256, &text, NULL) == 0 &&
-		    sscanf(text, "%" SCNu64 " %64s", &seq, hash) == 2 && seq == last && last) {
-			memcpy(p->last_hash, hash, sizeof hash);
-			p->chain_continued = true;
-		}
-		free(text);
-		free(path);
+	if (!p->chain_continued && have_saved && last && saved.seq == last &&
+	    strcmp(saved.stream, hvt_spool_id(p->spool)) == 0) {
+		memcpy(p->last_hash, saved.hash, sizeof saved.hash);
+		p->chain_continued = true;
 	}
+	if (have_saved && strcmp(saved.stream, hvt_spool_id(p->spool)) != 0)
+		p->previous = saved;
+	else if (!p->chain_continued && last)
+		hvt_log(LOG_WARNING, "the hash chain of stream %s cannot be continued (its last event is "
+			"unreadable); the next event starts from an empty prev", hvt_spool_id(p->spool));
+}
+
+/* A new stream replaces an earlier one of this host: a visible, sealed
+ * event (docs/integrity.md). */
+void fwd_pipeline_announce_chain(struct fwd_pipeline *p)
+{
+	if (!p->previous.stream[0])
+		return;
+	struct hvt_event *ev = hvt_event_new("chain.reset");
+	ev->severity = 4;
+	hvt_event_set_msg(ev, "a new hash chain (stream %s) replaces stream %s, which ended at event %" PRIu64
+			  ": the spool was recreated", hvt_spool_id(p->spool), p->previous.stream, p->previous.seq);
+	hvt_event_data_add(ev, "previous_stream", json_object_new_string(p->previous.stream));
+	hvt_event_data_add(ev, "previous_seq", json_object_new_int64((int64_t)p->previous.seq));
+	hvt_event_data_add(ev, "previous_head", json_object_new_string(p->previous.hash));
+	fwd_pipeline_emit(p, NULL, ev);
 }
 
 static void save_chain_head(struct fwd_pipeline *p)
 {
 	char *path = hvt_asprintf("%s/chain_head", p->state_dir);
-	char *text = hvt_asprintf("%" PRIu64 " %s\n", hvt_spool_next_seq(p->spool) - 1, p->last_hash);
+	char *text = hvt_asprintf("%s %" PRIu64 " %s\n", hvt_spool_id(p->spool),
+				  hvt_spool_next_seq(p->spool) - 1, p->last_hash[0] ? p->last_hash : "-");
 	int rc = hvt_write_file_atomic(path, text, strlen(text), 0600);
 
 	if (rc < 0)

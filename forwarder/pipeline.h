@@ -40,6 +40,8 @@ int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct 
 void fwd_pipeline_commit(struct fwd_pipeline *p);
 /* Commit now (shutdown). */
 void fwd_pipeline_flush(struct fwd_pipeline *p);
+/* Emit chain.reset when this spool's stream replaces an earlier one. */
+void fwd_pipeline_announce_chain(struct fwd_pipeline *p);
 /* Whether the chain continues an earlier run (false: a new chain starts). */
 bool fwd_pipeline_chain_continued(const struct fwd_pipeline *p);
 uint64_t fwd_pipeline_dropped(const struct fwd_pipeline *p);

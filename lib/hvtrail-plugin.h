@@ -114,11 +114,31 @@ enum hvt_verdict {
 	HVT_VERDICT_OK = 0,           /* chained to its predecessor */
 	HVT_VERDICT_UNCHECKED = 1,    /* predecessor not (yet) seen */
 	HVT_VERDICT_BROKEN = 2,       /* prev does not match */
+	HVT_VERDICT_QUARANTINED = 3,  /* kept aside, not in the trail (verdict_note says why) */
+};
+
+/* A seal (lib/seal.h) as the collector keeps it: the proof that a host's
+ * certificate signed its chain up to (stream, seq). */
+struct hvt_seal_row {
+	const char *host;
+	const char *stream;
+	uint64_t seq;
+	const char *hash;             /* of the event at seq */
+	long long time_us;            /* when it was signed */
+	bool final;
+	const char *json;             /* the seal exactly as received (cert, sig) */
+	size_t json_len;
+	bool valid;                   /* the collector's check on arrival */
+	const char *note;             /* why not valid, or the signer's names */
+	const char *peer;
+	long long received_us;
 };
 
 struct hvt_index_batch {
-	const struct hvt_stored *items;
+	const struct hvt_stored *items;   /* events; QUARANTINED ones go aside */
 	size_t n;
+	const struct hvt_seal_row *seals; /* stored in the same transaction */
+	size_t nseals;
 	uint64_t inbox_seq;           /* store atomically with the rows */
 	/* out: */
 	size_t inserted;
@@ -139,12 +159,14 @@ struct hvt_query {
 
 struct hvt_row {
 	int64_t cursor;               /* monotonically increasing per index */
+	uint64_t seq;                 /* the event's seq in its stream */
 	const char *raw;
 	size_t raw_len;
 	const char *peer;
 	long long indexed_us;
 	const char *link;
 	int verdict;
+	const char *note;             /* verdict note / quarantine reason, or NULL */
 };
 
 typedef int (*hvt_row_cb)(void *arg, const struct hvt_row *row);
@@ -173,6 +195,14 @@ struct hvt_index_ops {
 	/* Missing seq ranges of one stream: cb(lo, hi) per hole. */
 	int (*gaps)(struct hvt_instance *inst, const char *host, const char *stream,
 		    int (*cb)(void *arg, uint64_t lo, uint64_t hi), void *arg);
+	/* One stream's events in seq order from from_seq (verify). */
+	int (*stream_events)(struct hvt_instance *inst, const char *host, const char *stream,
+			     uint64_t from_seq, hvt_row_cb cb, void *arg);
+	/* One stream's seals in seq order; cb returns non-zero to stop. */
+	int (*seals)(struct hvt_instance *inst, const char *host, const char *stream,
+		     int (*cb)(void *arg, const struct hvt_seal_row *s), void *arg);
+	/* Quarantined events (kept aside, with their reason), oldest first. */
+	int (*quarantined)(struct hvt_instance *inst, hvt_row_cb cb, void *arg);
 	/* Record forwarder-reported stats (spool depth, ...) for a host. */
 	int (*put_host_stats)(struct hvt_instance *inst, const char *host, const char *json,
 			      long long at_us);

@@ -411,7 +411,7 @@ static void crash_writer(int report_fd, uint64_t first_batch)
 	for (uint64_t k = first_batch;; k++) {
 		struct tbatch b = { 0 };
 		tbatch_add_range(&b, "hv1", "00000000000000aa", k * CRASH_BATCH + 1, (k + 1) * CRASH_BATCH);
-		struct hvt_index_batch ib = { b.items, b.n, k + 1, 0, 0 };
+		struct hvt_index_batch ib = { .items = b.items, .n = b.n, .inbox_seq = k + 1 };
 		if (ops->store(&inst, &ib) < 0)
 			_exit(1);
 		tbatch_free(&b);

@@ -39,6 +39,8 @@ struct idx_stmts {
 	sqlite3_stmt *get_vm;
 	sqlite3_stmt *ins_vm;
 	sqlite3_stmt *put_inbox;
+	sqlite3_stmt *ins_seal;
+	sqlite3_stmt *ins_quarantine;
 };
 
 struct idx {
@@ -89,6 +91,18 @@ int idx_store_prepare(struct idx *x);
 void idx_store_finalize(struct idx *x);
 int idx_store(struct hvt_instance *inst, struct hvt_index_batch *b);
 int idx_inbox_position(struct hvt_instance *inst, uint64_t *seq);
+
+/* integrity.c: seals, quarantine, per-stream reads for verify */
+int idx_integrity_prepare(struct idx *x);
+int idx_store_seal(struct idx *x, const struct hvt_seal_row *s);
+int idx_store_quarantine(struct idx *x, const struct hvt_stored *it, const char *reason);
+int idx_stream_events(struct hvt_instance *inst, const char *host, const char *stream, uint64_t from_seq,
+		      hvt_row_cb cb, void *arg);
+int idx_seals(struct hvt_instance *inst, const char *host, const char *stream,
+	      int (*cb)(void *arg, const struct hvt_seal_row *s), void *arg);
+int idx_quarantined(struct hvt_instance *inst, hvt_row_cb cb, void *arg);
+/* streams id for (host, stream), adding it when new (store.c). */
+int idx_stream_id(struct idx *x, const char *host, const char *stream, int64_t *id);
 
 /* query.c */
 int idx_query(struct hvt_instance *inst, const struct hvt_query *q, hvt_row_cb cb, void *arg);

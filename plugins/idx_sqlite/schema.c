@@ -85,6 +85,31 @@ static const char schema_v1[] =
 	"CREATE INDEX events_type ON events (type, ts_us);"
 	"CREATE INDEX events_vm ON events (vm_id, ts_us) WHERE vm_id IS NOT NULL;"
 	"CREATE INDEX events_link ON events (link) WHERE link IS NOT NULL;"
+	/* Integrity: the signed chain heads (docs/integrity.md) ... */
+	"CREATE TABLE seals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  stream_id INTEGER NOT NULL REFERENCES streams (id),"
+	"  seq INTEGER NOT NULL,"
+	"  hash TEXT NOT NULL,"
+	"  time_us INTEGER NOT NULL,"
+	"  final INTEGER NOT NULL,"
+	"  valid INTEGER NOT NULL,"        /* the collector's check on arrival */
+	"  note TEXT,"
+	"  peer TEXT,"
+	"  received_us INTEGER NOT NULL,"
+	"  json TEXT NOT NULL,"            /* as received: certificate and signature */
+	"  UNIQUE (stream_id, seq, time_us)"
+	");"
+	/* ... and events kept out of the trail: refused identities, and a
+	 * second, different copy of an event already stored (evidence) */
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host TEXT, stream TEXT, seq INTEGER, type TEXT, ts_us INTEGER,"
+	"  indexed_us INTEGER NOT NULL,"
+	"  peer TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  raw TEXT NOT NULL"
+	");"
 	/* For operators poking at the file with sqlite3(1). */
 	"CREATE VIEW trail AS"
 	"  SELECT e.cursor, s.host, s.stream, e.seq, s.stream || '-' || e.seq AS id,"

@@ -45,7 +45,8 @@ int idx_store_prepare(struct idx *x)
 	    idx_prepare_persistent(x, sql_upd_stream, &s->upd_stream) < 0 ||
 	    idx_prepare_persistent(x, sql_get_vm, &s->get_vm) < 0 ||
 	    idx_prepare_persistent(x, sql_ins_vm, &s->ins_vm) < 0 ||
-	    idx_prepare_persistent(x, sql_put_inbox, &s->put_inbox) < 0)
+	    idx_prepare_persistent(x, sql_put_inbox, &s->put_inbox) < 0 ||
+	    idx_integrity_prepare(x) < 0)
 		return -1;
 	return 0;
 }
@@ -55,6 +56,7 @@ void idx_store_finalize(struct idx *x)
 	sqlite3_stmt **all[] = {
 		&x->st.ins_event, &x->st.get_raw, &x->st.get_stream, &x->st.ins_stream,
 		&x->st.upd_stream, &x->st.get_vm, &x->st.ins_vm, &x->st.put_inbox,
+		&x->st.ins_seal, &x->st.ins_quarantine,
 	};
 
 	for (size_t i = 0; i < HVT_ARRAY_SIZE(all); i++) {
@@ -189,7 +191,7 @@ static int insert_event(struct idx *x, int64_t stream_id, int64_t vm_id, const s
 /* A resend is byte-identical by design; a different text under a known id
  * means a forwarder bug or tampering.  The first copy stays (it is what the
  * hash chain covers); say so, because nobody else will notice. */
-static void check_resend(struct idx *x, int64_t stream_id, const struct hvt_stored *it)
+static int check_resend(struct idx *x, int64_t stream_id, const struct hvt_stored *it)
 {
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(10000);
 	sqlite3_stmt *st = x->st.get_raw;
@@ -203,10 +205,12 @@ static void check_resend(struct idx *x, int64_t stream_id, const struct hvt_stor
 		same = n == it->raw_len && (n == 0 || memcmp(raw, it->raw, n) == 0);
 	}
 	sqlite3_reset(st);
-	if (!same)
-		hvt_log_ratelimited(&rl, LOG_WARNING, "idx_sqlite: event %s of host %s was sent again with "
-				    "different content; the index keeps the first copy",
-				    it->ev->id, it->ev->host);
+	if (same)
+		return 0;
+	hvt_log_ratelimited(&rl, LOG_WARNING, "idx_sqlite: event %s of host %s was sent again with "
+			    "different content; the index keeps the first copy and quarantines the other",
+			    it->ev->id, it->ev->host);
+	return idx_store_quarantine(x, it, "a different copy of an event already stored");
 }
 
 static void slot_note(struct stream_slot *s, const struct hvt_stored *it)
@@ -244,10 +248,16 @@ static int store_one(struct idx *x, const struct hvt_stored *it, size_t *inserte
 		slot_note(slot, it);
 		(*inserted)++;
 	} else {
-		check_resend(x, slot->id, it);
+		if (check_resend(x, slot->id, it) < 0)
+			return -1;
 		(*dups)++;
 	}
 	return 0;
+}
+
+int idx_stream_id(struct idx *x, const char *host, const char *stream, int64_t *id)
+{
+	return dict_id(x, x->st.get_stream, x->st.ins_stream, host, stream, id);
 }
 
 static int flush_slots(struct idx *x)
@@ -300,8 +310,17 @@ static int store_locked(struct idx *x, struct hvt_index_batch *b)
 	scratch_reset(x);
 	if (idx_exec(x, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (store_one(x, &b->items[i], &inserted, &dups) < 0)
+	for (size_t i = 0; i < b->n; i++) {
+		const struct hvt_stored *it = &b->items[i];
+		if (it->verdict == HVT_VERDICT_QUARANTINED) {
+			if (idx_store_quarantine(x, it, it->verdict_note ? it->verdict_note : "quarantined") < 0)
+				goto fail;
+		} else if (store_one(x, it, &inserted, &dups) < 0) {
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < b->nseals; i++)
+		if (idx_store_seal(x, &b->seals[i]) < 0)
 			goto fail;
 	if (flush_slots(x) < 0 || put_inbox(x, b->inbox_seq) < 0 || idx_exec(x, "COMMIT") < 0)
 		goto fail;

@@ -22,11 +22,14 @@
 #include <unistd.h>
 
 #include "ack_window.h"
+#include "daemon.h"
 #include "event.h"
+#include "hash.h"
 #include "hvtrail-plugin.h"
 #include "log.h"
 #include "relp_client.h"
 #include "rfc5424.h"
+#include "seal.h"
 #include "spool.h"
 #include "timefmt.h"
 #include "tlscheck.h"
@@ -43,7 +46,7 @@ static const struct hvt_conf_key keys[] = {
 	  "or SHA-1 fingerprints accepted; default: each target's host name", NULL, 0, 0, 0 },
 	{ "auth_mode", HVT_CONF_ENUM, "name", "how the collector's certificate is checked",
 	  "name|fingerprint|certvalid", 0, 0, 0 },
-	{ "tls_priority", HVT_CONF_STRING, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", "GnuTLS priority string",
+	{ "tls_priority", HVT_CONF_STRING, HVT_TLS_PRIORITY_DEFAULT, "GnuTLS priority string (see docs/security.md)",
 	  NULL, 0, 0, 0 },
 	{ "window", HVT_CONF_INT, "64", "RELP window: frames in flight before waiting for acknowledgements",
 	  NULL, 2, 4096, 0 },
@@ -64,6 +67,9 @@ static const struct hvt_conf_key keys[] = {
 	  "the collector (0 = never)", NULL, 0, 86400 * 1000, 0 },
 	{ "shutdown_timeout", HVT_CONF_DURATION, "5s", "at stop, how long to keep sending what is spooled",
 	  NULL, 0, 600 * 1000, 0 },
+	{ "seal_interval", HVT_CONF_DURATION, "60s", "how often the chain head is signed with tls_key "
+	  "while events flow (also at every connect and at stop; 0 = never, see docs/integrity.md)",
+	  NULL, 0, 86400 * 1000, 0 },
 	HVT_CONF_END
 };
 
@@ -82,7 +88,10 @@ struct out_relp {
 	int batch_events;
 	size_t max_frame;
 	bool compat;
-	long long reconnect_min_ms, reconnect_max_ms, flush_idle_ms, stats_ms, shutdown_ms;
+	long long reconnect_min_ms, reconnect_max_ms, flush_idle_ms, stats_ms, shutdown_ms, seal_ms;
+	struct hvt_signer *signer;    /* NULL: no seals (plaintext, compat, seal_interval 0) */
+	long long last_seal_us;
+	uint64_t sealed_seq;          /* highest record covered by a seal sent */
 	int facility;
 	pthread_t thread;
 	bool thread_started;
@@ -93,6 +102,8 @@ struct out_relp {
 	struct hvt_spool_reader *reader;
 	struct ack_window win;
 	uint64_t last_sent;           /* highest record sent this session */
+	uint64_t acked_at_connect;    /* spool checkpoint when this session began */
+	bool fruitless;               /* the last session ended with nothing acknowledged */
 	struct hvt_buf frame;
 	long long last_send_us;
 	long long last_stats_us;
@@ -119,6 +130,37 @@ static int split_target(const char *s, struct target *t)
 	t->host = hvt_strndup(h, (size_t)(he - h));
 	t->port = hvt_strdup(colon + 1);
 	return 0;
+}
+
+/* A key of the daemon's [forwarder] section ("" if unset): the user the
+ * daemon will drop to matters for files we read later. */
+static const char *fwd_key(const struct hvt_instance *inst, const char *key)
+{
+	const struct hvt_conf_section *f = hvt_conf_find(inst->config, "forwarder");
+	const char *v = "";
+
+	for (const struct hvt_conf_entry *e = f ? f->entries : NULL; e; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			v = e->value;     /* the last one wins, as in hvt_conf_str */
+	return v;
+}
+
+/* Is host one of "CN=a,DNS=b,..."? */
+static bool cert_names_host(const char *names, const char *host)
+{
+	size_t n = strlen(host);
+
+	for (const char *p = names; p && *p;) {
+		const char *eq = strchr(p, '=');
+		if (!eq)
+			break;
+		const char *end = strchr(eq, ',');
+		size_t len = end ? (size_t)(end - eq - 1) : strlen(eq + 1);
+		if (len == n && strncmp(eq + 1, host, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
 }
 
 static int check(struct hvt_instance *inst)
@@ -149,6 +191,33 @@ static int check(struct hvt_instance *inst)
 		} else if (warn[0]) {
 			hvt_log(LOG_WARNING, "[%s] %s", inst->name, warn);
 		}
+		/* librelp reads the TLS files again at every reconnect, i.e. also
+		 * after the daemon dropped to [forwarder] user */
+		const char *tlsfile[3] = { "tls_ca", "tls_cert", "tls_key" };
+		for (int i = 0; i < 3; i++) {
+			if (hvt_readable_after_drop(hvt_conf_str(s, keys, tlsfile[i]), fwd_key(inst, "user"),
+						    fwd_key(inst, "group"), err, sizeof err) < 0) {
+				hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
+					       "[%s] %s: %s (it is read again at every reconnect, after the "
+					       "privilege drop)", inst->name, tlsfile[i], err);
+				bad++;
+			}
+		}
+		if (hvt_tls_check_priority(hvt_conf_str(s, keys, "tls_priority"), err, sizeof err, warn,
+					   sizeof warn) < 0) {
+			hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
+				       "[%s] %s", inst->name, err);
+			bad++;
+		} else if (warn[0]) {
+			hvt_log(LOG_WARNING, "[%s] %s", inst->name, warn);
+		}
+		char names[512];
+		const char *me = inst->host->hostname;
+		if (me && hvt_tls_cert_names(hvt_conf_str(s, keys, "tls_cert"), names, sizeof names) == 0 &&
+		    !cert_names_host(names, me))
+			hvt_log(LOG_WARNING, "[%s] host %s is not a name in tls_cert (%s): unless the collector "
+				"maps that certificate to %s (host_map), it refuses these events",
+				inst->name, me, names, me);
 	}
 	return bad ? -1 : 0;
 }
@@ -197,6 +266,15 @@ static int init(struct hvt_instance *inst)
 	o->flush_idle_ms = hvt_conf_duration_ms(s, keys, "flush_idle");
 	o->stats_ms = hvt_conf_duration_ms(s, keys, "stats_interval");
 	o->shutdown_ms = hvt_conf_duration_ms(s, keys, "shutdown_timeout");
+	o->seal_ms = hvt_conf_duration_ms(s, keys, "seal_interval");
+	if (o->copts.tls && !o->compat && o->seal_ms) {
+		char err[512];
+		o->signer = hvt_signer_open(o->copts.cert, o->copts.key, err, sizeof err);
+		if (!o->signer) {
+			hvt_log(LOG_ERR, "[%s] cannot load the key that signs seals: %s", inst->name, err);
+			return -1;
+		}
+	}
 	o->facility = 3;
 	if (!o->copts.tls)
 		hvt_log(LOG_WARNING, "[%s] tls = no: events travel in PLAINTEXT and the collector is not "
@@ -227,6 +305,10 @@ static void drop_session(struct out_relp *o, const char *why)
 	pthread_mutex_lock(&o->lock);
 	o->connected_to[0] = '\0';
 	pthread_mutex_unlock(&o->lock);
+	/* a session that got nothing acknowledged (the collector refuses what
+	 * we send: a frame over its max_frame_size, say) must not be retried
+	 * at once, or both ends loop as fast as TLS handshakes go (rsyslog#1741) */
+	o->fruitless = hvt_spool_acked(o->spool) == o->acked_at_connect;
 }
 
 /* Interruptible sleep: wakes early when the daemon stops. */
@@ -249,6 +331,8 @@ static long long jitter(long long ms)
 }
 
 /* Try every target in order until one accepts; back off between rounds. */
+static int send_seal(struct out_relp *o, uint64_t seq, bool final);
+
 static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping)
 {
 	for (int i = 0; i < o->ntargets; i++) {
@@ -264,7 +348,14 @@ static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping
 			pthread_mutex_unlock(&o->lock);
 			hvt_log(LOG_INFO, "[%s] connected to %s:%s; sending from record %" PRIu64,
 				o->inst->name, o->targets[i].host, o->targets[i].port, o->last_sent + 1);
-			*backoff_ms = o->reconnect_min_ms;
+			o->acked_at_connect = o->last_sent;
+			if (!o->fruitless)
+				*backoff_ms = o->reconnect_min_ms;
+			/* first of all, bind this stream to our certificate */
+			if (send_seal(o, hvt_spool_last_seq(o->spool), false) < 0) {
+				drop_session(o, relp_client_last_error(o->client));
+				return false;
+			}
 			return true;
 		}
 		set_error(o, relp_client_last_error(o->client));
@@ -349,6 +440,63 @@ static int send_stats(struct out_relp *o)
 	return send_frame(o, 0, 0);
 }
 
+/* SHA-256 of the event JSON in spool record seq ("" for seq 0). */
+static int record_hash(struct out_relp *o, uint64_t seq, char hash[HVT_SHA256_HEX])
+{
+	struct hvt_spool_reader *r;
+	struct hvt_spool_rec rec;
+	struct hvt_syslog_msg m;
+	const char *json;
+	size_t jlen;
+	char err[128];
+	int rc = -1;
+
+	hash[0] = '\0';
+	if (!seq)
+		return 0;
+	r = hvt_spool_reader_new(o->spool, seq);
+	if (hvt_spool_reader_next(r, &rec) == 1 && rec.seq == seq &&
+	    hvt_syslog_parse(rec.data, rec.len, &m, err, sizeof err) == 0 && hvt_syslog_is_event(&m, &json, &jlen)) {
+		hvt_sha256_hex(json, jlen, hash);
+		rc = 0;
+	}
+	hvt_spool_reader_free(r);
+	return rc;
+}
+
+/* Sign the chain head at seq and send it (docs/integrity.md). */
+static int send_seal(struct out_relp *o, uint64_t seq, bool final)
+{
+	struct hvt_seal seal = { 0 };
+	char err[256];
+
+	if (!o->signer)
+		return 0;
+	if (record_hash(o, seq, seal.hash) < 0) {
+		hvt_log(LOG_WARNING, "[%s] cannot read spool record %" PRIu64 " to seal it", o->inst->name, seq);
+		return 0;
+	}
+	hvt_strlcpy(seal.host, o->inst->host->hostname, sizeof seal.host);
+	hvt_strlcpy(seal.stream, hvt_spool_id(o->spool), sizeof seal.stream);
+	seal.seq = seq;
+	seal.time_us = hvt_now_us();
+	seal.final = final;
+	if (hvt_seal_sign(o->signer, &seal, err, sizeof err) < 0) {
+		hvt_log(LOG_ERR, "[%s] cannot sign a seal: %s", o->inst->name, err);
+		hvt_seal_clear(&seal);
+		return 0;
+	}
+	char *js = hvt_seal_to_json(&seal);
+	hvt_seal_clear(&seal);
+	build_control(o, "hvtrail.seal", js);
+	free(js);
+	o->last_seal_us = hvt_mono_us();
+	if (send_frame(o, 0, 0) < 0)
+		return -1;
+	o->sealed_seq = seq;
+	return 0;
+}
+
 /* Idle with unconfirmed events: make librelp's window prove they arrived. */
 static int confirm_in_flight(struct out_relp *o)
 {
@@ -390,8 +538,21 @@ static void *sender(void *arg)
 				hvt_spool_wait(o->spool, hvt_spool_acked(o->spool), 500);
 				continue;     /* compat mode connects on demand */
 			}
+			if (o->fruitless) {          /* see drop_session */
+				if (stopping)
+					break;       /* what the collector refuses stays spooled */
+				nap(o, jitter(backoff));
+				backoff = HVT_MIN(backoff * 2, o->reconnect_max_ms);
+			}
 			if (!connect_any(o, &backoff, stopping) && stopping)
 				break;
+			continue;
+		}
+		/* seal what was sent, every seal_interval, busy or not */
+		if (o->signer && o->last_sent > o->sealed_seq &&
+		    (hvt_mono_us() - o->last_seal_us) / 1000 >= o->seal_ms) {
+			if (send_seal(o, o->last_sent, false) < 0)
+				drop_session(o, relp_client_last_error(o->client));
 			continue;
 		}
 		uint64_t last = 0;
@@ -420,7 +581,10 @@ static void *sender(void *arg)
 			break;
 		hvt_spool_wait(o->spool, o->last_sent, (int)HVT_MAX(1, o->flush_idle_ms));
 	}
-	/* a clean close proves everything sent was acknowledged */
+	/* a final seal over the chain head, then a clean close, which proves
+	 * everything sent was acknowledged */
+	if (relp_client_connected(o->client) && o->last_sent >= hvt_spool_last_seq(o->spool))
+		send_seal(o, o->last_sent, true);
 	if (relp_client_connected(o->client) && relp_client_close(o->client, true))
 		hvt_spool_ack(o->spool, o->last_sent, true);
 	else
@@ -460,6 +624,7 @@ static void stop(struct hvt_instance *inst)
 	if (o->thread_started)
 		pthread_join(o->thread, NULL);
 	relp_client_free(o->client);
+	hvt_signer_free(o->signer);
 	ack_window_free(&o->win);
 	hvt_buf_free(&o->frame);
 	for (int i = 0; i < o->ntargets; i++) {

@@ -1,0 +1,353 @@
+/* cmd_verify.c - hvtrail verify: prove from the index alone that each
+ * host's trail is complete and unaltered (docs/integrity.md). */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "event.h"
+#include "index_open.h"
+#include "output.h"
+#include "seal.h"
+#include "util.h"
+#include "verify.h"
+
+#define CMD "verify"
+
+struct opts {
+	struct cli_index_opts idx;
+	const char *host;
+	const char *ca;
+	long long since, until;
+	bool json, strict;
+};
+
+struct streams {
+	struct hvt_stream_state *v;
+	size_t n;
+};
+
+struct loaded {
+	const char *host, *stream;
+	struct v_row *rows;
+	size_t n, cap;
+	struct v_seal *seals;
+	size_t nseals, cap_seals;
+	const char *ca;
+	char **host_map;
+	long long next_progress_us;
+};
+
+static void help(void)
+{
+	printf("Usage: %s %s [OPTIONS]\n\n"
+	       "Prove from the index alone that each host's trail is complete and unaltered:\n"
+	       "recompute every event's hash, follow the prev links of each stream, and re-check\n"
+	       "every seal (signature, certificate, host).  Names the first event that is not.\n\n"
+	       "%s"
+	       "      --clickhouse URL   an idx_clickhouse server\n\n"
+	       "Options:\n"
+	       "      --host HOST        only this host's streams\n"
+	       "  -S, --since TIME       report problems with events at or after TIME\n"
+	       "  -U, --until TIME       ... at or before TIME\n"
+	       "      --ca FILE          the CA the forwarders' certificates must chain to (default:\n"
+	       "                         tls_ca of the first [listen] in the collector config)\n"
+	       "      --strict           events no seal covers yet are a failure too\n"
+	       "  -o, --output FORMAT    table (default) or json (one object per stream)\n"
+	       "  -h, --help             this help\n\n"
+	       "Exit status: 0 verified; 10 edited, 11 deleted, 12 reordered, 13 injected,\n"
+	       "14 signed by the wrong key, 15 not yet sealed (--strict) - the kind of the first\n"
+	       "problem found; 2 usage error, 3 cannot open the index, 4 index error.\n",
+	       CLI_PROG, CMD, cli_index_help);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		CLI_INDEX_LONG_OPTIONS,
+		{ "host", required_argument, NULL, 'H' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "strict", no_argument, NULL, 'X' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof *o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:S:U:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': help(); return -1;
+		case 'H': o->host = optarg; break;
+		case 'A': o->ca = optarg; break;
+		case 'X': o->strict = true; break;
+		case 'S':
+			if (!cli_parse_time(CMD, "--since", optarg, &o->since))
+				return CLI_USAGE;
+			break;
+		case 'U':
+			if (!cli_parse_time(CMD, "--until", optarg, &o->until))
+				return CLI_USAGE;
+			break;
+		case 'o':
+			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
+				cli_error(CMD, "-o takes table or json, not '%s'", optarg);
+				return cli_usage_error(CMD);
+			}
+			o->json = strcmp(optarg, "json") == 0;
+			break;
+		default:
+			if (c == '?' || !cli_index_option(&o->idx, c, optarg))
+				return cli_usage_error(CMD);
+		}
+	}
+	if (optind < argc) {
+		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(CMD);
+	}
+	return CLI_OK;
+}
+
+static int add_stream(void *arg, const struct hvt_stream_state *s)
+{
+	struct streams *l = arg;
+
+	/* plain syslog lines have no chain */
+	if (strcmp(s->stream, "syslog") == 0)
+		return 0;
+	l->v = hvt_realloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+static void progress(struct loaded *L)
+{
+	if (!isatty(STDERR_FILENO) || hvt_mono_us() < L->next_progress_us)
+		return;
+	L->next_progress_us = hvt_mono_us() + 500000;
+	fprintf(stderr, "\r%s %s: %s/%s: %zu events read", CLI_PROG, CMD, L->host, L->stream, L->n);
+	fflush(stderr);
+}
+
+static int add_row(void *arg, const struct hvt_row *r)
+{
+	struct loaded *L = arg;
+	char err[200];
+	struct hvt_event *ev;
+
+	if (L->n == L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 1024;
+		L->rows = hvt_realloc(L->rows, L->cap * sizeof *L->rows);
+	}
+	struct v_row *v = &L->rows[L->n++];
+	memset(v, 0, sizeof *v);
+	v->seq = r->seq;
+	hvt_sha256_hex(r->raw, r->raw_len, v->hash);
+	ev = hvt_event_from_json(r->raw, r->raw_len, NULL, true, err, sizeof err);
+	if (ev) {
+		v->ts_us = ev->ts_us;
+		v->json_seq = ev->seq;
+		hvt_strlcpy(v->prev, ev->prev ? ev->prev : "", sizeof v->prev);
+		hvt_strlcpy(v->id, ev->id, sizeof v->id);
+		v->consistent = strcmp(ev->host, L->host) == 0 && strcmp(ev->stream, L->stream) == 0;
+		hvt_event_free(ev);
+	} else {
+		snprintf(v->id, sizeof v->id, "%s-%" PRIu64, L->stream, r->seq);
+		v->json_seq = r->seq;
+	}
+	progress(L);
+	return 0;
+}
+
+static int add_seal(void *arg, const struct hvt_seal_row *r)
+{
+	struct loaded *L = arg;
+	struct hvt_seal s;
+	char names[512], fpr[80];
+
+	if (L->nseals == L->cap_seals) {
+		L->cap_seals = L->cap_seals ? L->cap_seals * 2 : 64;
+		L->seals = hvt_realloc(L->seals, L->cap_seals * sizeof *L->seals);
+	}
+	struct v_seal *v = &L->seals[L->nseals++];
+	memset(v, 0, sizeof *v);
+	v->seq = r->seq;
+	v->time_us = r->time_us;
+	if (hvt_seal_from_json(r->json, r->json_len, &s, v->why, sizeof v->why) < 0)
+		return 0;
+	v->seq = s.seq;
+	v->final = s.final;
+	hvt_strlcpy(v->hash, s.hash, sizeof v->hash);
+	/* the stored seal must be about this stream, and verify now */
+	if (strcmp(s.host, L->host) || strcmp(s.stream, L->stream))
+		snprintf(v->why, sizeof v->why, "the seal is about host %.100s stream %.40s", s.host, s.stream);
+	else
+		v->valid = hvt_seal_verify(&s, L->ca, L->host_map, names, sizeof names, fpr, sizeof fpr, v->why,
+					   sizeof v->why) == 0;
+	hvt_seal_clear(&s);
+	return 0;
+}
+
+static void print_result(const struct opts *o, const struct loaded *L, const struct v_result *r, int kind)
+{
+	if (o->json) {
+		struct hvt_buf b = { 0 };
+		hvt_buf_append_str(&b, "{\"host\":");
+		hvt_json_escape(&b, L->host);
+		hvt_buf_printf(&b, ",\"stream\":\"%s\",\"events\":%zu,\"seals\":%zu,\"sealed_upto\":%" PRIu64
+			       ",\"result\":\"%s\"", L->stream, L->n, L->nseals, r->sealed_upto,
+			       verify_kind_name((enum verify_kind)kind));
+		if (kind != V_OK) {
+			hvt_buf_printf(&b, ",\"seq\":%" PRIu64 ",\"id\":", r->seq);
+			hvt_json_escape(&b, r->id);
+			hvt_buf_append_str(&b, ",\"detail\":");
+			hvt_json_escape(&b, r->detail);
+		}
+		if (r->unsealed_from)
+			hvt_buf_printf(&b, ",\"unsealed\":[%" PRIu64 ",%" PRIu64 "]", r->unsealed_from, r->unsealed_to);
+		hvt_buf_append_str(&b, "}");
+		puts(b.data);
+		hvt_buf_free(&b);
+		return;
+	}
+	struct hvt_buf host = { 0 };
+	out_sanitize(&host, L->host);
+	printf("%-20s %-18s %9zu %9" PRIu64 "  ", hvt_buf_cstr(&host), L->stream, L->n, r->sealed_upto);
+	hvt_buf_free(&host);
+	if (kind == V_OK)
+		printf("verified");
+	else if (kind == V_UNSEALED)
+		printf("not yet sealed: events %" PRIu64 "..%" PRIu64, r->unsealed_from, r->unsealed_to);
+	else
+		printf("%s at seq %" PRIu64 " (%s): %s", verify_kind_name((enum verify_kind)kind), r->seq, r->id,
+		       r->detail);
+	if (kind == V_OK && r->unsealed_from)
+		printf(" up to %" PRIu64 "; %" PRIu64 "..%" PRIu64 " not yet sealed", r->sealed_upto,
+		       r->unsealed_from, r->unsealed_to);
+	printf("\n");
+}
+
+static void print_refused(const struct opts *o, const struct loaded *L, const struct v_result *r)
+{
+	if (o->json) {
+		struct hvt_buf b = { 0 };
+		hvt_buf_append_str(&b, "{\"host\":");
+		hvt_json_escape(&b, L->host);
+		hvt_buf_printf(&b, ",\"stream\":\"%s\",\"events\":0,\"result\":\"refused\",\"detail\":", L->stream);
+		hvt_json_escape(&b, r->detail);
+		hvt_buf_append_str(&b, "}");
+		puts(b.data);
+		hvt_buf_free(&b);
+		return;
+	}
+	struct hvt_buf host = { 0 };
+	out_sanitize(&host, L->host);
+	printf("%-20s %-18s %9d %9d  refused (nothing indexed): %s\n", hvt_buf_cstr(&host), L->stream, 0, 0,
+	       r->detail);
+	hvt_buf_free(&host);
+}
+
+static int verify_one(struct cli_index *ix, const struct opts *o, struct loaded *L)
+{
+	struct v_result r;
+
+	L->n = L->nseals = 0;
+	if (ix->ops->stream_events(&ix->inst, L->host, L->stream, 1, add_row, L) < 0 ||
+	    ix->ops->seals(&ix->inst, L->host, L->stream, add_seal, L) < 0) {
+		cli_error(CMD, "the index failed reading host %s stream %s", L->host, L->stream);
+		return CLI_FAILED;
+	}
+	if (isatty(STDERR_FILENO) && L->next_progress_us)
+		fprintf(stderr, "\r\033[K");
+	verify_stream(L->rows, L->n, L->seals, L->nseals, o->since, o->until, &r);
+	int kind = r.kind;
+	if (L->n == 0 && kind == V_WRONG_KEY) {
+		/* only refused seals and no event: an impersonation the collector
+		 * turned away; evidence, not a flaw in the trail */
+		print_refused(o, L, &r);
+		return V_OK;
+	}
+	if (kind == V_OK && o->strict && r.unsealed_from)
+		kind = V_UNSEALED;
+	print_result(o, L, &r, kind);
+	return kind;
+}
+
+/* --ca, else the first [listen] tls_ca of the collector's config. */
+static const char *ca_from(const struct opts *o, struct cli_index *ix)
+{
+	if (o->ca)
+		return o->ca;
+	for (struct hvt_conf_section *s = ix->conf ? ix->conf->sections : NULL; s; s = s->next)
+		if (strcmp(s->kind, "listen") == 0)
+			for (struct hvt_conf_entry *e = s->entries; e; e = e->next)
+				if (strcmp(e->key, "tls_ca") == 0)
+					return e->value;
+	return NULL;
+}
+
+static char **host_map_from(struct cli_index *ix)
+{
+	static const struct hvt_conf_key k[] = { { "host_map", HVT_CONF_LIST, "", "", NULL, 0, 0, 0 }, HVT_CONF_END };
+
+	return hvt_conf_list(ix->conf ? hvt_conf_find(ix->conf, "collector") : NULL, k, "host_map", NULL);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct opts o;
+	struct cli_index ix;
+	struct streams l = { 0 };
+	int rc = parse(argc, argv, &o);
+
+	if (rc < 0)
+		return CLI_OK;
+	if (rc != CLI_OK)
+		return rc;
+	if ((rc = cli_index_open(CMD, &o.idx, &ix)) != CLI_OK)
+		return rc;
+	if (!ix.ops->stream_events || !ix.ops->seals) {
+		cli_error(CMD, "this index (%s) cannot be verified: it keeps no seals", ix.inst.plugin->name);
+		cli_index_close(&ix);
+		return CLI_FAILED;
+	}
+	if (ix.ops->streams(&ix.inst, o.host, add_stream, &l) < 0) {
+		cli_index_close(&ix);
+		return CLI_FAILED;
+	}
+	struct loaded L = { .ca = ca_from(&o, &ix), .host_map = host_map_from(&ix) };
+	if (!L.ca && !o.json)
+		fprintf(stderr, "%s %s: no CA given (--ca): signatures are checked, certificate chains are not\n",
+			CLI_PROG, CMD);
+	if (!o.json && l.n)
+		printf("%-20s %-18s %9s %9s  %s\n", "HOST", "STREAM", "EVENTS", "SEALED", "RESULT");
+	int worst = V_OK;
+	for (size_t i = 0; i < l.n && rc != CLI_FAILED; i++) {
+		L.host = l.v[i].host;
+		L.stream = l.v[i].stream;
+		int k = verify_one(&ix, &o, &L);
+		if (k == CLI_FAILED)
+			rc = CLI_FAILED;
+		else if (k != V_OK && worst == V_OK)
+			worst = k;
+	}
+	if (!l.n && !o.json)
+		printf("No streams%s%s.\n", o.host ? " for host " : "", o.host ? o.host : "");
+	free(L.rows);
+	free(L.seals);
+	hvt_conf_list_free(L.host_map);
+	free(l.v);
+	cli_index_close(&ix);
+	if (rc == CLI_FAILED)
+		return rc;
+	int out = cli_output_status(CMD);
+	return out != CLI_OK ? out : worst;
+}
