@@ -20,7 +20,8 @@ static uint64_t sum(const uint64_t *v, int n)
 bool rxstats_alarming_change(const struct rx_snapshot *now, const struct rx_snapshot *before)
 {
 	return memcmp(now->in.rejected, before->in.rejected, sizeof now->in.rejected) != 0 ||
-	       memcmp(now->refused, before->refused, sizeof now->refused) != 0;
+	       memcmp(now->refused, before->refused, sizeof now->refused) != 0 ||
+	       now->in.quarantined != before->in.quarantined;
 }
 
 bool rxstats_changed(const struct rx_snapshot *now, const struct rx_snapshot *before)
@@ -39,8 +40,9 @@ static void group(struct hvt_buf *b, const char *name, const char *const *keys, 
 void rxstats_json(const struct rx_snapshot *s, struct hvt_buf *b)
 {
 	hvt_buf_printf(b, "{\"frames\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"events\":%" PRIu64
-		       ",\"syslog_lines\":%" PRIu64 ",\"control\":%" PRIu64, s->in.frames, s->in.messages,
-		       s->in.events, s->in.syslog_lines, s->in.control);
+		       ",\"syslog_lines\":%" PRIu64 ",\"control\":%" PRIu64 ",\"seals\":%" PRIu64
+		       ",\"quarantined\":%" PRIu64, s->in.frames, s->in.messages, s->in.events, s->in.syslog_lines,
+		       s->in.control, s->in.seals, s->in.quarantined);
 	group(b, "rejected", ingest_reject_keys, s->in.rejected, REJ_COUNT);
 	group(b, "refused", refusal_keys, s->refused, RF_COUNT);
 	hvt_buf_append_str(b, ",\"last_rejection\":");

@@ -60,8 +60,13 @@ static void rearm(sd_event_source *s, uint64_t usec)
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
+/* Inputs may persist their read positions (journal cursor, local "ok")
+ * only when everything they emitted is in the spool: not while events the
+ * spool refused wait in memory. */
 static void notify_inputs_committed(struct fwd_pipeline *p)
 {
+	if (p->pending)
+		return;
 	for (int i = 0; i < p->inputs->n; i++) {
 		struct hvt_instance *in = &p->inputs->v[i];
 		const struct hvt_input_ops *ops = in->plugin->ops;

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,50 @@ int hvt_drop_privileges(const char *user, const char *group)
 		return -1;
 	}
 	hvt_log(LOG_INFO, "running as user %s (uid %d, gid %d)", user, (int)uid, (int)gid);
+	return 0;
+}
+
+/* Does the permission triple that applies to uid/gid grant want? */
+static bool grants(const struct stat *st, uid_t uid, gid_t gid, mode_t want_user)
+{
+	mode_t bits = st->st_uid == uid ? want_user : st->st_gid == gid ? want_user >> 3 : want_user >> 6;
+
+	return (st->st_mode & bits) == bits;
+}
+
+int hvt_readable_after_drop(const char *path, const char *user, const char *group, char *err, size_t errsize)
+{
+	uid_t uid;
+	gid_t gid;
+	struct stat st;
+	char dir[4096];
+
+	err[0] = '\0';
+	if (!user || !*user || !path || !*path)
+		return 0;
+	if (lookup(user, group, &uid, &gid) < 0) {
+		snprintf(err, errsize, "user '%s' or group '%s' does not exist", user, group ? group : "");
+		return -1;
+	}
+	if (uid == 0)
+		return 0;
+	/* every directory on the way must be searchable: after the drop the
+	 * process has only that uid and that one group (setgroups) */
+	hvt_strlcpy(dir, path, sizeof dir);
+	for (char *sl = strchr(dir + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+		*sl = '\0';
+		if (stat(dir, &st) == 0 && !grants(&st, uid, gid, S_IXUSR)) {
+			snprintf(err, errsize, "directory %s (%d:%d, mode %04o) cannot be searched by user %s", dir,
+				 (int)st.st_uid, (int)st.st_gid, (unsigned)(st.st_mode & 07777), user);
+			return -1;
+		}
+		*sl = '/';
+	}
+	if (stat(path, &st) == 0 && !grants(&st, uid, gid, S_IRUSR)) {
+		snprintf(err, errsize, "%s (%d:%d, mode %04o) cannot be read by user %s", path, (int)st.st_uid,
+			 (int)st.st_gid, (unsigned)(st.st_mode & 07777), user);
+		return -1;
+	}
 	return 0;
 }
 

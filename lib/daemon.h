@@ -41,6 +41,14 @@ int hvt_hand_over(const char *path, const char *user, const char *group);
  * naming the other process. */
 int hvt_lock_state_dir(const char *dir, const char *prog);
 
+/* Will path still be readable once we run as user (and group, or the
+ * user's primary group, and no other group)?  Judged by the permission
+ * bits of the file and of the directories leading to it (ACLs are not
+ * looked at): for files read again after the drop, such as the TLS files
+ * librelp loads at every reconnect.  0 (also without a user, or for root),
+ * or -1 with the reason in err. */
+int hvt_readable_after_drop(const char *path, const char *user, const char *group, char *err, size_t errsize);
+
 /* The system host name, for the default host identity. */
 char *hvt_default_hostname(void);
 

@@ -68,6 +68,11 @@ void hvt_vlog(int level, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* messages quote what peers sent (certificate names, event fields): a
+	 * control character must not forge a line or a terminal sequence */
+	for (char *p = msg; *p; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			*p = '?';
 	if (log_target == HVT_LOG_JOURNAL) {
 		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level,
 				"SYSLOG_IDENTIFIER=%s", log_ident, NULL);

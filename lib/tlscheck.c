@@ -129,3 +129,30 @@ out:
 	free_crts(crts, ncrt);
 	return rc;
 }
+
+int hvt_tls_check_priority(const char *priority, char *err, size_t errsize, char *warn, size_t warnsize)
+{
+	gnutls_priority_t p;
+	const char *pos = NULL;
+	const unsigned *protos = NULL;
+
+	warn[0] = '\0';
+	int rc = gnutls_priority_init(&p, priority, &pos);
+	if (rc < 0) {
+		snprintf(err, errsize, "tls_priority '%s' is not a GnuTLS priority string GnuTLS %s accepts: %s%s%.40s",
+			 priority, gnutls_check_version(NULL), gnutls_strerror(rc), pos ? " at: " : "", pos ? pos : "");
+		return -1;
+	}
+	int n = gnutls_priority_protocol_list(p, &protos);
+	for (int i = 0; i < n; i++) {
+		if (protos[i] == GNUTLS_SSL3 || protos[i] == GNUTLS_TLS1_0 || protos[i] == GNUTLS_TLS1_1) {
+			snprintf(warn, warnsize, "tls_priority '%s' enables %s, which is obsolete and weak; "
+				 "use TLS 1.2 or later", priority, gnutls_protocol_get_name(protos[i]));
+			break;
+		}
+	}
+	if (n == 0)
+		snprintf(err, errsize, "tls_priority '%s' enables no TLS version", priority);
+	gnutls_priority_deinit(p);
+	return n == 0 ? -1 : 0;
+}
