@@ -38,6 +38,9 @@ struct forwarder {
 	char *hostname;
 	char *state_dir;
 	char *spool_dir;
+	struct hvt_conf **old_confs;  /* replaced by reloads; instances may still point in */
+	int nold_confs;
+	bool debug;
 	volatile int stopping;
 };
 
@@ -159,6 +162,116 @@ static int open_spool(void)
 	return 0;
 }
 
+/* Do two sections hold the same keys and values in the same order? */
+static bool section_same(const struct hvt_conf_section *a, const struct hvt_conf_section *b)
+{
+	const struct hvt_conf_entry *x = a ? a->entries : NULL, *y = b ? b->entries : NULL;
+
+	if (!a || !b)
+		return a == b;
+	for (; x && y; x = x->next, y = y->next)
+		if (strcmp(x->key, y->key) || strcmp(x->value, y->value))
+			return false;
+	return !x && !y;
+}
+
+/* The instances of one kind, by section name, and their contents, agree. */
+static bool kind_same(const struct hvt_instances *a, const struct hvt_instances *b, enum hvt_plugin_kind k,
+		      bool compare_contents)
+{
+	int i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->n && a->v[i].plugin->kind != k)
+			i++;
+		while (j < b->n && b->v[j].plugin->kind != k)
+			j++;
+		if (i == a->n || j == b->n)
+			return i == a->n && j == b->n;
+		if (strcmp(a->v[i].name, b->v[j].name) ||
+		    (compare_contents && !section_same(a->v[i].conf, b->v[j].conf)))
+			return false;
+		i++;
+		j++;
+	}
+}
+
+/* Values read once at start; changing them needs a restart. */
+static void warn_restart_keys(struct hvt_conf *nc)
+{
+	static const char *const fkeys[] = { "host", "state_dir", "plugin_dir", "user", "group" };
+	struct hvt_conf_section *nf = hvt_conf_find(nc, "forwarder"), *ns = hvt_conf_find(nc, "spool");
+
+	for (size_t i = 0; i < HVT_ARRAY_SIZE(fkeys); i++)
+		if (strcmp(hvt_conf_str(nf, fwd_schema_forwarder, fkeys[i]), fstr(fkeys[i])) != 0)
+			hvt_log(LOG_WARNING, "reload: [forwarder] %s changed; it takes effect at the next restart",
+				fkeys[i]);
+	if (!section_same(ns, fwd.sec_spool))
+		hvt_log(LOG_WARNING, "reload: [spool] changed; it takes effect at the next restart");
+}
+
+/* SIGHUP: re-read the configuration and the certificates it names.  A bad
+ * new configuration changes nothing.  Outputs always restart (that is how
+ * renewed certificates are picked up; the spool's checkpoint makes it
+ * lossless).  Inputs keep running when their sections are unchanged, so
+ * no QMP monitor is dropped; otherwise every instance restarts (QMP
+ * inputs reconnect and report what changed meanwhile as late). */
+static void reload(void)
+{
+	struct hvt_instances ni;
+	struct hvt_conf *nc = hvt_conf_load(fwd.conf->path, PROG);
+
+	hvt_log(LOG_NOTICE, "SIGHUP: reloading %s", fwd.conf->path);
+	if (!nc) {
+		hvt_log(LOG_ERR, "reload refused: cannot read %s; keeping the running configuration", fwd.conf->path);
+		return;
+	}
+	hvt_instances_configure(nc, fwd_core_sections, fstr("plugin_dir"), IO_KINDS, &fwd.host, &ni);
+	if (nc->errors == 0)
+		hvt_instances_check(&ni);
+	if (nc->errors) {
+		hvt_log(LOG_ERR, "reload refused: %d problem%s in %s (above); keeping the running configuration",
+			nc->errors, nc->errors == 1 ? "" : "s", nc->path);
+		hvt_instances_free(&ni);
+		hvt_conf_free(nc);
+		return;
+	}
+	warn_restart_keys(nc);
+	bool keep_inputs = kind_same(&fwd.inst, &ni, HVT_PLUGIN_INPUT, true) &&
+			   kind_same(&fwd.inst, &ni, HVT_PLUGIN_OUTPUT, false);
+	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT));
+	if (keep_inputs) {
+		/* same slots: swap in the outputs' new sections */
+		for (int i = 0, j = 0; i < fwd.inst.n; i++) {
+			if (fwd.inst.v[i].plugin->kind != HVT_PLUGIN_OUTPUT)
+				continue;
+			while (ni.v[j].plugin->kind != HVT_PLUGIN_OUTPUT)
+				j++;
+			fwd.inst.v[i] = ni.v[j++];
+		}
+		hvt_instances_free(&ni);
+	} else {
+		fwd_pipeline_flush(fwd.pipeline);
+		hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT));
+		hvt_instances_free(&fwd.inst);
+		fwd.inst = ni;
+	}
+	/* running inputs still read their old sections: keep that memory */
+	fwd.old_confs = hvt_realloc(fwd.old_confs, sizeof(struct hvt_conf *) * (size_t)(fwd.nold_confs + 1));
+	fwd.old_confs[fwd.nold_confs++] = fwd.conf;
+	fwd.conf = nc;
+	fwd.sec_fwd = hvt_conf_find(nc, "forwarder");
+	fwd.sec_spool = hvt_conf_find(nc, "spool");
+	int lvl = hvt_log_level_parse(fstr("log_level"));
+	if (lvl >= 0 && !fwd.debug)
+		hvt_log_set_level(lvl);
+	if (hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
+	    hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
+		hvt_log(LOG_ERR, "reload: an instance failed to start (above); the others run");
+	hvt_log(LOG_NOTICE, "configuration reloaded: outputs restarted, inputs %s",
+		keep_inputs ? "kept running" : "restarted");
+}
+
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
 	(void)ud;
@@ -172,7 +285,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	(void)s;
 	(void)si;
 	(void)ud;
-	hvt_log(LOG_NOTICE, "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+	reload();
 	return 0;
 }
 
@@ -286,6 +399,7 @@ int main(int argc, char **argv)
 			      "Capture VM lifecycle events on this host and ship them to hvtrail-collector.", &a);
 	if (a.debug)
 		hvt_log_set_level(LOG_DEBUG);
+	fwd.debug = a.debug;
 	if (a.print_schema) {          /* needs no configuration file */
 		print_schema(NULL);
 		return 0;
@@ -305,6 +419,9 @@ int main(int argc, char **argv)
 	}
 	hvt_instances_free(&fwd.inst);
 	hvt_conf_free(fwd.conf);
+	for (int i = 0; i < fwd.nold_confs; i++)
+		hvt_conf_free(fwd.old_confs[i]);
+	free(fwd.old_confs);
 	free(fwd.hostname);
 	free(fwd.state_dir);
 	free(fwd.spool_dir);
