@@ -180,6 +180,7 @@ static bool take(struct indexer *ix, const struct hvt_spool_rec *rec)
 
 static void *run(void *arg)
 {
+	pthread_setname_np(pthread_self(), "hvt-indexer");   /* top -H, perf */
 	struct indexer *ix = arg;
 	long long batch_started = 0;
 

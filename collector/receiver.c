@@ -22,6 +22,7 @@
 #include "rxstats.h"
 #include "schema.h"
 #include "tlscheck.h"
+#include "tlsleak.h"
 #include "tlspeer.h"
 #include "util.h"
 
@@ -477,6 +478,7 @@ fail:
 
 static void *engine_thread(void *arg)
 {
+	pthread_setname_np(pthread_self(), "hvt-receiver");   /* top -H, perf */
 	struct receiver *r = arg;
 	sigset_t ss;
 
@@ -484,6 +486,7 @@ static void *engine_thread(void *arg)
 	sigaddset(&ss, WAKE_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
 	relpEngineRun(r->engine);
+	hvt_tls_reclaim_flush();      /* lib/tlsleak.h */
 	return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ingest.h"
 #include "spool.h"
+#include "util.h"
 
 struct receiver;
 

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "refusal.h"
+#include "tlsleak.h"
 #include "util.h"
 
 /* A peer that keeps retrying is named again after this long. */
@@ -119,6 +120,10 @@ bool refusal_session_error(struct refusals *rf, const char *listener, const char
 
 	if (!msg || !strstr(msg, "gnutls error "))
 		return false;
+	/* with GnuTLS, librelp reports only a handshake that fails right at the
+	 * accept with ERR_TLS_HANDS - and leaks that session (lib/tlsleak.h) */
+	if (code == RELP_RET_ERR_TLS_HANDS)
+		hvt_tls_reclaim_failed_accept();
 	objinfo_addr(objinfo, addr, sizeof addr);
 	if (code != RELP_RET_ERR_TLS_HANDS && code != RELP_RET_ERR_TLS_SETUP) {
 		/* a TLS error in an established session: only the ones that

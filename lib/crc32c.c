@@ -1,5 +1,6 @@
-/* crc32c.c - slicing-by-8 CRC-32C.  Tables are built once on first use;
- * ~2 GB/s here, far above what the spool writes. */
+/* crc32c.c - CRC-32C: the SSE4.2 crc32 instruction where the CPU has it
+ * (it was 4-7 % of the daemons' CPU in software), else slicing-by-8
+ * tables built once on first use. */
 #include "config.h"
 
 #include <pthread.h>
@@ -23,7 +24,7 @@ static void build_tables(void)
 			table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
-uint32_t hvt_crc32c(uint32_t crc, const void *data, size_t len)
+static uint32_t crc32c_soft(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
@@ -43,4 +44,43 @@ uint32_t hvt_crc32c(uint32_t crc, const void *data, size_t len)
 	while (len--)
 		crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
 	return ~crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t c = ~crc;
+
+	while (len >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		len -= 8;
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = __builtin_ia32_crc32qi(c32, *p++);
+	return ~c32;
+}
+#endif
+
+uint32_t hvt_crc32c_portable(uint32_t crc, const void *data, size_t len)
+{
+	return crc32c_soft(crc, data, len);
+}
+
+uint32_t hvt_crc32c(uint32_t crc, const void *data, size_t len)
+{
+#if defined(__x86_64__)
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	if (hw)
+		return crc32c_hw(crc, data, len);
+#endif
+	return crc32c_soft(crc, data, len);
 }

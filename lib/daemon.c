@@ -153,9 +153,19 @@ int hvt_hand_over(const char *path, const char *user, const char *group)
 		return -1;
 	walk.handed = walk.tightened = 0;
 	walk.err = 0;
-	/* FTW_PHYS: never follow a symlink out of the tree; FTW_MOUNT: stay
-	 * on its file system */
-	if (nftw(path, hand_one, 16, FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT) {
+	/* the configured path itself may be a symlink (the operator's choice);
+	 * below it, FTW_PHYS never follows one out of the tree and FTW_MOUNT
+	 * stays on its file system */
+	char *top = realpath(path, NULL);
+	if (!top && errno == ENOENT)
+		return 0;
+	if (!top) {
+		hvt_log(LOG_ERR, "cannot resolve %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = nftw(top, hand_one, 16, FTW_PHYS | FTW_MOUNT);
+	free(top);
+	if (rc < 0 && errno != ENOENT) {
 		hvt_log(LOG_ERR, "cannot walk %s to hand it to %s: %s", path, user, strerror(errno));
 		return -1;
 	}

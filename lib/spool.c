@@ -24,6 +24,8 @@
 #define REC_MAX (64u << 20)
 #define CKPT_INTERVAL_US 200000
 #define READ_CHUNK (256u << 10)
+#define WBUF_FLUSH (1u << 20)      /* write the buffered records out at this size */
+#define WBUF_MAX (8u << 20)        /* ...and refuse more while writing fails */
 #define SPOOL_ID_LEN 16
 
 struct rec_hdr {
@@ -50,6 +52,9 @@ struct hvt_spool {
 	int nsegs;
 	int wfd;              /* active (last) segment, writer only */
 	uint64_t wbytes;      /* bytes written to the active segment */
+	struct hvt_buf wbuf;  /* appended records not yet written (writer only) */
+	uint64_t written;     /* highest seq written to the file */
+	int wbuf_error;       /* the last failed write of wbuf (-errno), or 0 */
 	uint64_t next_seq;    /* writer only */
 	uint64_t committed;   /* highest seq visible to readers */
 	uint64_t acked;
@@ -331,7 +336,7 @@ struct hvt_spool *hvt_spool_open(const struct hvt_spool_opts *o, char *err, size
 		if ((rc = start_segment(sp, sp->next_seq)) < 0)
 			goto fail_rc;
 	}
-	sp->committed = sp->next_seq - 1;
+	sp->committed = sp->written = sp->next_seq - 1;
 	return sp;
 fail_rc:
 	snprintf(err, errsize, "cannot create a segment in %s: %s", sp->dir, strerror(-rc));
@@ -340,15 +345,21 @@ fail:
 	return NULL;
 }
 
+static int flush_wbuf(struct hvt_spool *sp);
+
 void hvt_spool_close(struct hvt_spool *sp)
 {
 	if (!sp)
 		return;
 	if (sp->wfd >= 0) {
+		if (flush_wbuf(sp) < 0)
+			hvt_log(LOG_ERR, "%s: records appended last could not be written: %s", sp->name,
+				strerror(-sp->wbuf_error));
 		if (sp->dirty && sp->o.fsync != HVT_FSYNC_NEVER)
 			fdatasync(sp->wfd);
 		close(sp->wfd);
 	}
+	hvt_buf_free(&sp->wbuf);
 	if (sp->acked != sp->acked_persisted)
 		hvt_spool_ack(sp, sp->acked, true);
 	pthread_mutex_destroy(&sp->lock);
@@ -365,6 +376,38 @@ uint64_t hvt_spool_next_seq(struct hvt_spool *sp) { return sp->next_seq; }
 
 /* ---- writer ------------------------------------------------------------ */
 
+/* Write the buffered records with one write.  On failure nothing partial
+ * stays in the file and the buffer is kept for the next attempt. */
+static int flush_wbuf(struct hvt_spool *sp)
+{
+	size_t done = 0;
+
+	while (done < sp->wbuf.len) {
+		ssize_t w = pwrite(sp->wfd, sp->wbuf.data + done, sp->wbuf.len - done, (off_t)(sp->wbytes + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int rc = w < 0 ? -errno : -EIO;
+			if (ftruncate(sp->wfd, (off_t)sp->wbytes) < 0)
+				hvt_log(LOG_ERR, "%s: cannot undo a partial write: %s", sp->name, strerror(errno));
+			sp->wbuf_error = rc;
+			return rc;
+		}
+		done += (size_t)w;
+	}
+	sp->wbytes += sp->wbuf.len;
+	hvt_buf_reset(&sp->wbuf);
+	sp->wbuf_error = 0;
+	sp->written = sp->next_seq - 1;
+	if (done)
+		sp->dirty = true;
+	return 0;
+}
+
+/* Records are gathered in memory and written at commit (or every MiB):
+ * one write per burst instead of one per record.  Nothing is visible to
+ * readers, nor acknowledged to anyone, before a commit, so nothing that
+ * was promised can be lost with the buffer. */
 int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_t *seq)
 {
 	struct rec_hdr h = { REC_MAGIC, (uint32_t)len, sp->next_seq, 0, 0 };
@@ -372,7 +415,10 @@ int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_
 
 	if (len > REC_MAX)
 		return -EMSGSIZE;
-	if (sp->wbytes > 0 && sp->wbytes + REC_HDR + len > sp->o.segment_bytes) {
+	if (sp->wbuf_error && sp->wbuf.len >= WBUF_MAX && (rc = flush_wbuf(sp)) < 0)
+		return rc;
+	uint64_t used = sp->wbytes + sp->wbuf.len;
+	if (used > 0 && used + REC_HDR + len > sp->o.segment_bytes) {
 		if ((rc = hvt_spool_commit(sp)) < 0)
 			return rc;
 		if (sp->dirty && fdatasync(sp->wfd) == 0)   /* a full segment is settled */
@@ -381,42 +427,25 @@ int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_
 			return rc;
 	}
 	h.crc = rec_crc(&h, data);
-	struct iovec iov[2] = { { &h, REC_HDR }, { (void *)data, len } };
-	size_t want = REC_HDR + len, done = 0;
-	while (done < want) {
-		ssize_t w = pwritev(sp->wfd, iov, 2, (off_t)(sp->wbytes + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = w < 0 ? -errno : -EIO;
-			/* leave no partial record behind */
-			if (ftruncate(sp->wfd, (off_t)sp->wbytes) < 0)
-				hvt_log(LOG_ERR, "%s: cannot undo a partial write: %s", sp->name, strerror(errno));
-			return rc;
-		}
-		done += (size_t)w;
-		/* advance the iovecs past what was written */
-		size_t adv = (size_t)w;
-		for (int i = 0; i < 2 && adv; i++) {
-			size_t take = HVT_MIN(adv, iov[i].iov_len);
-			iov[i].iov_base = (char *)iov[i].iov_base + take;
-			iov[i].iov_len -= take;
-			adv -= take;
-		}
-	}
-	sp->wbytes += want;
-	sp->dirty = true;
+	hvt_buf_append(&sp->wbuf, &h, REC_HDR);
+	hvt_buf_append(&sp->wbuf, data, len);
 	if (seq)
 		*seq = sp->next_seq;
 	sp->next_seq++;
 	pthread_mutex_lock(&sp->lock);
-	sp->total_bytes += want;
+	sp->total_bytes += REC_HDR + len;
 	pthread_mutex_unlock(&sp->lock);
+	if (sp->wbuf.len >= WBUF_FLUSH)
+		flush_wbuf(sp);       /* an error surfaces at the commit */
 	return 0;
 }
 
 int hvt_spool_sync(struct hvt_spool *sp)
 {
+	int rc = flush_wbuf(sp);
+
+	if (rc < 0)
+		return rc;
 	if (!sp->dirty)
 		return 0;
 	if (fdatasync(sp->wfd) < 0)
@@ -428,21 +457,23 @@ int hvt_spool_sync(struct hvt_spool *sp)
 
 bool hvt_spool_dirty(const struct hvt_spool *sp)
 {
-	return sp->dirty;
+	return sp->dirty || sp->wbuf.len;
 }
 
 int hvt_spool_commit(struct hvt_spool *sp)
 {
-	int rc = 0;
+	int rc = flush_wbuf(sp);
 
+	if (rc < 0)
+		return rc;
 	if (sp->o.fsync == HVT_FSYNC_ALWAYS ||
 	    (sp->o.fsync == HVT_FSYNC_INTERVAL &&
 	     hvt_mono_us() - sp->last_sync_us >= sp->o.fsync_interval_ms * 1000))
 		rc = hvt_spool_sync(sp);
 	pthread_mutex_lock(&sp->lock);
 	sp->segs[sp->nsegs - 1].bytes = sp->wbytes;
-	if (sp->committed != sp->next_seq - 1) {
-		sp->committed = sp->next_seq - 1;
+	if (sp->committed != sp->written) {
+		sp->committed = sp->written;
 		pthread_cond_broadcast(&sp->cond);
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -552,7 +583,7 @@ uint64_t hvt_spool_drop_oldest(struct hvt_spool *sp)
 	if (sp->nsegs < 2) {
 		/* the active segment is the oldest: close it so it can go */
 		hvt_spool_commit(sp);
-		if (sp->wbytes == 0 || start_segment(sp, sp->next_seq) < 0)
+		if (sp->wbytes + sp->wbuf.len == 0 || start_segment(sp, sp->next_seq) < 0)
 			return 0;
 	}
 	pthread_mutex_lock(&sp->lock);

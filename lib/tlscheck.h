@@ -8,9 +8,9 @@
  * set, TLS 1.3 and 1.2 only, within TLS 1.2 only forward-secret ECDHE key
  * exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305), and peer
  * certificates verified at GnuTLS's "medium" profile (keys of 112-bit
- * strength or more: RSA 2048, ECDSA P-256; no SHA-1 signatures).  librelp
- * 1.11 with GnuTLS 3.7 accepts it on both ends; tests/tls-matrix.test runs
- * every case with it. */
+ * strength or more: RSA 2048, ECDSA P-256).  librelp 1.11 with GnuTLS 3.7
+ * accepts it on both ends; tests/tls-matrix.test runs every case with it
+ * (ECDSA keys; PKI_KEY_TYPE=rsa for RSA 2048). */
 #define HVT_TLS_PRIORITY_DEFAULT "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:" \
 	"+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:%PROFILE_MEDIUM"
 

@@ -20,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "timefmt.h"
+#include "tlsleak.h"
 #include "tlspeer.h"
 #include "util.h"
 
@@ -51,7 +52,7 @@ static __thread struct hvt_tls_peer cur;
 
 /* The real GnuTLS function: the next definition after ours, or, if the
  * search order is unusual, the one in the loaded GnuTLS itself. */
-static void *real_sym(const char *name, void *self)
+void *hvt_tls_real_sym(const char *name, void *self)
 {
 	void *p = dlsym(RTLD_NEXT, name);
 
@@ -310,9 +311,9 @@ static free_cred_fn *real_free_cred;
 
 static void resolve(void)
 {
-	real_set_verify = (set_verify_fn *)real_sym("gnutls_certificate_set_verify_function",
+	real_set_verify = (set_verify_fn *)hvt_tls_real_sym("gnutls_certificate_set_verify_function",
 						    (void *)gnutls_certificate_set_verify_function);
-	real_free_cred = (free_cred_fn *)real_sym("gnutls_certificate_free_credentials",
+	real_free_cred = (free_cred_fn *)hvt_tls_real_sym("gnutls_certificate_free_credentials",
 						  (void *)gnutls_certificate_free_credentials);
 }
 
@@ -336,6 +337,7 @@ void gnutls_certificate_set_verify_function(gnutls_certificate_credentials_t cre
 	}
 	*b = (struct binding){ .cred = cred, .orig = func, .has_policy = pending_set, .policy = pending };
 	pthread_mutex_unlock(&lock);
+	hvt_tls_leak_note_cred(cred);
 	atomic_store(&hooked, true);
 	real_set_verify(cred, hook_verify);
 }
@@ -344,6 +346,7 @@ void gnutls_certificate_free_credentials(gnutls_certificate_credentials_t sc)
 {
 	pthread_once(&resolved, resolve);
 	forget(sc);
+	hvt_tls_leak_forget_cred(sc);
 	real_free_cred(sc);
 }
 

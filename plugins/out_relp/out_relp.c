@@ -519,6 +519,7 @@ static int confirm_in_flight(struct out_relp *o)
 
 static void *sender(void *arg)
 {
+	pthread_setname_np(pthread_self(), "hvt-out-relp");   /* top -H, perf */
 	struct out_relp *o = arg;
 	long long backoff = o->reconnect_min_ms;
 	long long stop_deadline = 0;

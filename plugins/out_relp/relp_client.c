@@ -2,7 +2,10 @@
  *
  * librelp pitfalls handled here (see ../shared/DESIGN.md): <stddef.h> before
  * librelp.h; relpEngineSetDbgprint must be the first call; the detailed
- * reason for a refused connection only reaches the error callbacks. */
+ * reason for a refused connection only reaches the error callbacks (and
+ * lib/tlspeer.c, which says it in words); a "serverclose" reaches only the
+ * trace (below); a failed handshake's GnuTLS objects are leaked by librelp
+ * and given back (lib/tlsleak.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include "log.h"
 #include "ratekey.h"
 #include "relp_client.h"
+#include "tlsleak.h"
 #include "tlspeer.h"
 #include "util.h"
 
@@ -45,10 +49,11 @@ struct relp_client {
  * "close" returns RELP_RET_SESSION_CLOSED.  Only librelp's debug trace says
  * so.  A graceful close that ran into it is not a clean close - frames sent
  * before it may never have been answered - so while closing we watch the
- * trace for a wait that failed (other than with END_OF_DATA, which is how
- * librelp 1.11 ends the wait for the collector's empty answer to "close") (the trace function has no user pointer; the
- * close runs on the calling thread).  tests/hostile-input.test fails if a
- * librelp changes this: its compat-mode forwarder would lose an event. */
+ * trace for a wait that failed, other than with END_OF_DATA (how librelp
+ * 1.11 ends the wait for the collector's empty answer to "close").  The
+ * trace function has no user pointer; the close runs on the calling
+ * thread.  tests/hostile-input.test fails if a librelp changes this: its
+ * compat-mode forwarder would lose an event. */
 #define WAIT_TRACE "relpSessWaitState returns %d\n"
 static __thread bool watching_close, close_failed;
 static bool trace;                /* HVTRAIL_RELP_DEBUG=1: librelp's own trace on stderr */
@@ -240,8 +245,10 @@ int relp_client_connect(struct relp_client *c, const char *host, const char *por
 	 * relpCltConnect: bind our policy to them (lib/tlspeer.h) */
 	struct hvt_tls_policy pol = { (enum hvt_tls_mode)hvt_tls_mode_parse(c->o.auth_mode), on_policy_refuse, c };
 	hvt_tls_policy_begin(&pol);
+	hvt_tls_track_begin();        /* librelp leaks a failed handshake's session (tlsleak.h) */
 	r = (int)relpCltConnect(c->clt, strchr(host, ':') ? AF_INET6 : AF_INET,
 				(unsigned char *)port, (unsigned char *)host);
+	hvt_tls_track_end();
 	hvt_tls_policy_end();
 	if (r != RELP_RET_OK) {
 		char why[sizeof c->last_error + 200];
@@ -265,6 +272,7 @@ int relp_client_connect(struct relp_client *c, const char *host, const char *por
 		hvt_log_ratekey(&c->rk, key, LOG_WARNING, "[%s] cannot connect to %s:%s: %s", c->o.instance, host,
 				port, why);
 		relp_client_close(c, false);
+		hvt_tls_reclaim_tracked();    /* what librelp did not free, now that it is gone */
 		return -1;
 	}
 	if (c->o.tls && pol.mode == HVT_TLS_MODE_CERTVALID && !hvt_tls_hook_active()) {

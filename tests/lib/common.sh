@@ -180,6 +180,18 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 _HVT_ATEXIT=()
 at_exit() { _HVT_ATEXIT=("$*" "${_HVT_ATEXIT[@]}"); }
 
+# stop_all_clean: stop every process start_bg made (TERM, as at the end of
+# a test) and fail if any log holds a sanitizer report - in an ASan/UBSan
+# build the daemons' leaks and undefined behaviour show only at exit.
+stop_all_clean() {
+	local name bad
+	for name in "${!_HVT_PID[@]}"; do
+		stop_bg "$name" >/dev/null 2>&1 || true
+	done
+	bad=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: " "$WORK"/*.log 2>/dev/null || true)
+	[ -z "$bad" ] || fail "sanitizer report in: $bad"
+}
+
 # TERM, then (bounded) KILL, only the processes this test started.
 _hvt_cleanup() {
 	local rc=$? name pid left deadline

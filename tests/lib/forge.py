@@ -6,7 +6,8 @@ import hashlib, json, sqlite3, sys
 
 db, host = sys.argv[1], sys.argv[2]
 c = sqlite3.connect(db)
-sid, stream = c.execute("SELECT id, stream FROM streams WHERE host = ? AND stream != 'syslog'", (host,)).fetchone()
+sid, stream = c.execute("SELECT id, stream FROM streams WHERE host = ? AND stream != 'syslog'"
+                         " ORDER BY count DESC LIMIT 1", (host,)).fetchone()
 seq, raw, ts = c.execute("SELECT seq, raw, ts_us FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1",
                          (sid,)).fetchone()
 e = json.loads(raw)
