@@ -21,6 +21,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_gaps(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 /* "hvtrail CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

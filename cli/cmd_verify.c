@@ -196,6 +196,13 @@ static int add_seal(void *arg, const struct hvt_seal_row *r)
 	return 0;
 }
 
+/* The collector's own events (alert.*, host "(collector)"): chained, never
+ * sealed - no certificate speaks for "(collector)" (docs/alerting.md). */
+static bool own_stream(const struct loaded *L)
+{
+	return L->host[0] == '(' && L->nseals == 0;
+}
+
 static void print_result(const struct opts *o, const struct loaded *L, const struct v_result *r, int kind)
 {
 	if (o->json) {
@@ -213,6 +220,8 @@ static void print_result(const struct opts *o, const struct loaded *L, const str
 		}
 		if (r->unsealed_from)
 			hvt_buf_printf(&b, ",\"unsealed\":[%" PRIu64 ",%" PRIu64 "]", r->unsealed_from, r->unsealed_to);
+		if (own_stream(L))
+			hvt_buf_append_str(&b, ",\"chain_only\":true");
 		hvt_buf_append_str(&b, "}");
 		puts(b.data);
 		hvt_buf_free(&b);
@@ -222,7 +231,9 @@ static void print_result(const struct opts *o, const struct loaded *L, const str
 	out_sanitize(&host, L->host);
 	printf("%-20s %-18s %9zu %9" PRIu64 "  ", hvt_buf_cstr(&host), L->stream, L->n, r->sealed_upto);
 	hvt_buf_free(&host);
-	if (kind == V_OK)
+	if (kind == V_OK && own_stream(L))
+		printf("verified (hash chain only: the collector's own events are not sealed)");
+	else if (kind == V_OK)
 		printf("verified");
 	else if (kind == V_UNSEALED)
 		printf("not yet sealed: events %" PRIu64 "..%" PRIu64, r->unsealed_from, r->unsealed_to);
@@ -267,7 +278,10 @@ static int verify_one(struct cli_index *ix, const struct opts *o, struct loaded 
 	}
 	if (isatty(STDERR_FILENO) && L->next_progress_us)
 		fprintf(stderr, "\r\033[K");
-	verify_stream(L->rows, L->n, L->seals, L->nseals, o->since, o->until, &r);
+	if (own_stream(L))
+		verify_chain(L->rows, L->n, o->since, o->until, &r);
+	else
+		verify_stream(L->rows, L->n, L->seals, L->nseals, o->since, o->until, &r);
 	int kind = r.kind;
 	if (L->n == 0 && kind == V_WRONG_KEY) {
 		/* only refused seals and no event: an impersonation the collector

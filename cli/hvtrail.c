@@ -23,6 +23,7 @@ static const struct command {
 	{ "stats", cmd_stats, "per host: events, streams, last event, what its forwarder reported" },
 	{ "gaps", cmd_gaps, "missing events (seq ranges) per host and stream; exit 1 if any" },
 	{ "verify", cmd_verify, "prove from the index that each host's trail is complete and unaltered" },
+	{ "alerts", cmd_alerts, "recent alerts and the state of their deliveries" },
 	{ "emit", cmd_emit, "hand an event to the local forwarder (hook scripts, load tests)" },
 };
 
@@ -39,7 +40,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: %s [--help] [--version] COMMAND [OPTIONS]\n\n"
 		"Query the hvtrail audit trail of VM lifecycle events.\n\nCommands:\n", CLI_PROG);
 	for (size_t i = 0; i < HVT_ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun '%s COMMAND --help' for the options of a command.\n\n"
 		"Exit status:\n"
 		"  0  success\n"

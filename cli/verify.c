@@ -216,3 +216,12 @@ void verify_stream(const struct v_row *rows, size_t n, const struct v_seal *seal
 	walk_rows(&w);
 	walk_seals(&w, seals, nseals);
 }
+
+void verify_chain(const struct v_row *rows, size_t n, long long since_us, long long until_us,
+		  struct v_result *res)
+{
+	struct walk w = { rows, n, since_us, until_us, res };
+
+	memset(res, 0, sizeof *res);
+	walk_rows(&w);
+}

@@ -54,5 +54,11 @@ struct v_result {
  * problems are reported (the walk still needs the whole stream). */
 void verify_stream(const struct v_row *rows, size_t n, const struct v_seal *seals, size_t nseals,
 		   long long since_us, long long until_us, struct v_result *res);
+/* The chain alone, for a stream nobody seals: the collector's own alert.*
+ * events (host "(collector)", docs/alerting.md).  Edits, deletions and
+ * reorderings inside it are found; a consistent rewrite of the whole
+ * stream is not (no key signs it). */
+void verify_chain(const struct v_row *rows, size_t n, long long since_us, long long until_us,
+		  struct v_result *res);
 
 #endif

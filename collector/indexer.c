@@ -45,6 +45,8 @@ struct indexer {
 	struct hvt_ratelimit rl;
 	pthread_mutex_t lock;
 	struct indexer_counters cnt;
+	indexer_hook hook;
+	void *hook_arg;
 };
 
 struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, int batch_size,
@@ -151,6 +153,8 @@ static int flush(struct indexer *ix)
 			nstats++;
 		}
 	}
+	if (ix->hook && ix->hook(ix->hook_arg, ix->recs, ix->n, ix->last_seq) != 0)
+		return -1;
 	hvt_spool_ack(ix->inbox, ix->last_seq, false);
 	pthread_mutex_lock(&ix->lock);
 	ix->cnt.batches++;
@@ -222,6 +226,12 @@ static void *run(void *arg)
 	clear_batch(ix);
 	hvt_spool_ack(ix->inbox, hvt_spool_acked(ix->inbox), true);
 	return NULL;
+}
+
+void indexer_set_hook(struct indexer *ix, indexer_hook fn, void *arg)
+{
+	ix->hook = fn;
+	ix->hook_arg = arg;
 }
 
 int indexer_start(struct indexer *ix)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "hvtrail-plugin.h"
+#include "record.h"
 #include "spool.h"
 
 struct indexer_counters {
@@ -23,6 +24,11 @@ struct indexer;
 
 struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, int batch_size,
 			    long long batch_delay_ms);
+/* Called after each stored batch, before the inbox is acknowledged past
+ * it (alerts.h: decisions about stored events).  Non-zero: stop without
+ * acknowledging, so the batch is seen again at the next start. */
+typedef int (*indexer_hook)(void *arg, const struct col_record *recs, int n, uint64_t inbox_seq);
+void indexer_set_hook(struct indexer *ix, indexer_hook fn, void *arg);
 int indexer_start(struct indexer *ix);
 /* Index what is in the inbox (bounded by deadline), then stop. */
 void indexer_stop(struct indexer *ix, long long drain_ms);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include "alerts.h"
 #include "bindings.h"
 #include "daemon.h"
 #include "indexer.h"
@@ -41,6 +42,7 @@ struct collector {
 	struct indexer *indexer;
 	char **host_map;
 	struct bindings *bindings;
+	struct alerts *alerts;        /* NULL: no [alert:NAME] rule */
 	volatile int stopping;
 };
 
@@ -96,6 +98,7 @@ static int configure(const struct hvt_daemon_args *a)
 		hvt_log_set_level(lvl);
 	if (col.conf->errors == 0) {
 		check_semantics();
+		col.alerts = alerts_configure(col.conf, &col.inst);
 		hvt_instances_check(&col.inst);
 	}
 	if (col.conf->errors) {
@@ -195,15 +198,24 @@ static int run(void)
 		return 1;
 	if (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_INDEX)) < 0)
 		goto out;
+	/* before the indexer: alerts evaluate what it stored but they never saw */
+	if (col.alerts && alerts_open(col.alerts, col.state_dir, col.index, col.inbox) < 0)
+		goto out;
 	col.indexer = indexer_new(col.index, col.inbox,
 				  (int)hvt_conf_int(col.sec_col, col_schema_collector, "batch_size"),
 				  hvt_conf_duration_ms(col.sec_col, col_schema_collector, "batch_delay"));
+	if (col.alerts)
+		indexer_set_hook(col.indexer, alerts_stored, col.alerts);
 	if (indexer_start(col.indexer) < 0 || start_receiver() < 0)
 		goto out;
 	/* what start-up created as root must stay usable after the drop */
 	if (hvt_hand_over(col.state_dir, cstr("user"), cstr("group")) < 0 ||
 	    hvt_hand_over(col.inbox_dir, cstr("user"), cstr("group")) < 0 ||
 	    hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
+		goto out;
+	/* actions run (and spawn programs) as the unprivileged user */
+	if (col.alerts && (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_ACTION)) < 0 ||
+			   alerts_start(col.alerts, col.receiver) < 0))
 		goto out;
 
 	sd_event_default(&loop);
@@ -217,12 +229,15 @@ static int run(void)
 	hvt_daemon_notify("STOPPING=1");
 out:
 	col.stopping = 1;
+	alerts_stop(col.alerts);      /* its service thread writes through the receiver */
 	if (col.receiver)
 		receiver_free(col.receiver);
 	if (col.indexer) {
 		indexer_stop(col.indexer, DRAIN_MS);
 		indexer_free(col.indexer);
 	}
+	alerts_free(col.alerts);      /* the indexer's hook is gone */
+	col.alerts = NULL;
 	hvt_instances_stop(&col.inst, PLUGIN_KINDS);
 	hvt_spool_close(col.inbox);
 	bindings_free(col.bindings);
@@ -245,6 +260,8 @@ static void print_schema(const char *plugin_dir)
 	hvt_conf_schema_markdown("collector", col_schema_collector);
 	hvt_conf_schema_markdown("listen", col_schema_listen);
 	hvt_conf_schema_markdown("inbox", col_schema_inbox);
+	hvt_conf_schema_markdown("alerting", col_schema_alerting);
+	hvt_conf_schema_markdown("alert:NAME", col_schema_alert);
 	hvt_plugin_foreach(plugin_dir, PLUGIN_KINDS, print_plugin_schema, NULL);
 }
 
@@ -275,6 +292,7 @@ int main(int argc, char **argv)
 	} else {
 		rc = run();
 	}
+	alerts_free(col.alerts);      /* --check-config and friends */
 	hvt_instances_free(&col.inst);
 	hvt_conf_free(col.conf);
 	free(col.state_dir);

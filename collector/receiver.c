@@ -298,6 +298,32 @@ static bool store_stats(struct receiver *r, const struct rx_snapshot *s)
 	return ok;
 }
 
+int receiver_inject(struct receiver *r, const struct hvt_buf *recs, int n, int timeout_ms)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	/* bounded: the engine thread holds the lock while a full inbox makes
+	 * it wait, and the caller's records keep until the next try */
+	if (pthread_mutex_timedlock(&r->wlock, &ts) != 0)
+		return -EAGAIN;
+	if (hvt_spool_over(r->inbox))
+		rc = -EAGAIN;
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = hvt_spool_append(r->inbox, recs[i].data, recs[i].len, NULL);
+	if (rc == 0)
+		rc = hvt_spool_commit(r->inbox);
+	pthread_mutex_unlock(&r->wlock);
+	return rc;
+}
+
 static void *reporter(void *arg)
 {
 	struct receiver *r = arg;

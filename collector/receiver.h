@@ -26,6 +26,12 @@ void receiver_stop(struct receiver *r);
 void receiver_free(struct receiver *r);
 /* Copy of the counters (thread-safe). */
 void receiver_counters(struct receiver *r, struct ingest_counters *out);
+/* Append records the collector made itself (packed col_records: the
+ * alert.* events) between frames and commit them, waiting at most
+ * timeout_ms for the write lock.  0, -EAGAIN (busy or full: try again
+ * later) or -errno.  A failure may leave some appended: resending them is
+ * harmless, the index drops byte-identical copies. */
+int receiver_inject(struct receiver *r, const struct hvt_buf *recs, int n, int timeout_ms);
 /* Check a [listen] section beyond types (files readable); -1 if bad. */
 int receiver_check_listener(struct hvt_conf *c, const struct hvt_conf_section *s);
 

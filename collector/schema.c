@@ -1,4 +1,4 @@
-/* schema.c - every key of [collector], [listen] and [inbox]. */
+/* schema.c - every key of [collector], [listen], [inbox], [alerting] and [alert:NAME]. */
 #include "config.h"
 
 #include "schema.h"
@@ -64,9 +64,54 @@ const struct hvt_conf_key col_schema_inbox[] = {
 	HVT_CONF_END
 };
 
+/* [alerting]: what every rule shares (docs/alerting.md). */
+const struct hvt_conf_key col_schema_alerting[] = {
+	{ "retry_min", HVT_CONF_DURATION, "1s", "wait after a failed delivery before the next attempt; "
+	  "doubles with each failure (+-20 % jitter)", NULL, 10, 3600 * 1000, 0 },
+	{ "retry_max", HVT_CONF_DURATION, "5m", "longest wait between two attempts of one delivery",
+	  NULL, 10, 86400 * 1000, 0 },
+	{ "retention", HVT_CONF_DURATION, "30d", "how long a decided alert is remembered: an event "
+	  "resent within this time never fires again (STATE_DIR/alerts.db)", NULL, 3600 * 1000,
+	  3650LL * 86400 * 1000, 0 },
+	{ "check_interval", HVT_CONF_DURATION, "1s", "how often host-silence rules look at the hosts",
+	  NULL, 100, 600 * 1000, 0 },
+	HVT_CONF_END
+};
+
+/* [alert:NAME]: one rule (collector/alert_rules.h). */
+const struct hvt_conf_key col_schema_alert[] = {
+	{ "enabled", HVT_CONF_BOOL, "yes", "'no' keeps the rule in the file without evaluating it",
+	  NULL, 0, 0, 0 },
+	{ "type", HVT_CONF_LIST, "", "event types the rule fires on, as shell globs (colo.failover, "
+	  "migration.*); required unless silent_after is set", NULL, 0, 0, 0 },
+	{ "host", HVT_CONF_STRING, "*", "hosts (shell glob) the rule applies to", NULL, 0, 0, 0 },
+	{ "vm", HVT_CONF_STRING, "", "VM name or UUID (shell glob); empty: any event, with or without a VM",
+	  NULL, 0, 0, 0 },
+	{ "match", HVT_CONF_LIST, "", "conditions on the event's data, all of which must hold: "
+	  "FIELD=GLOB or FIELD!=GLOB, FIELD a dotted path below data (side=secondary)", NULL, 0, 0, 0 },
+	{ "severity", HVT_CONF_STRING, "", "only events at least this severe (emerg .. debug); empty: any",
+	  NULL, 0, 0, 0 },
+	{ "actions", HVT_CONF_LIST, "", "action instances to notify: their section names (act_webhook:pager, "
+	  "or webhook:pager); none: the alert is only recorded", NULL, 0, 0, 0 },
+	{ "dedup_window", HVT_CONF_DURATION, "0", "a match with the same host, VM and type as an alert "
+	  "fired less than this ago is counted, not fired (0 = off)", NULL, 0, 30LL * 86400 * 1000, 0 },
+	{ "rate_limit", HVT_CONF_STRING, "", "at most N alerts of this rule per period, as N/PERIOD "
+	  "(10/1m); further matches are counted, not fired (empty = no limit)", NULL, 0, 0, 0 },
+	{ "expire", HVT_CONF_DURATION, "1d", "a delivery not done this long after the alert fired is "
+	  "given up (alert.failed, final)", NULL, 1000, 365LL * 86400 * 1000, 0 },
+	{ "silent_after", HVT_CONF_DURATION, "0", "makes this a host-silence rule: fire when a host "
+	  "matching host has sent nothing (events, stats reports) for this long; once per silence "
+	  "(0 = an event rule)", NULL, 0, 365LL * 86400 * 1000, 0 },
+	{ "summary", HVT_CONF_STRING, "", "one line for people; {host} {vm} {type} {time} {severity} "
+	  "{rule} {id} and {data.FIELD} are replaced (default: TYPE on HOST: VM NAME)", NULL, 0, 0, 0 },
+	HVT_CONF_END
+};
+
 const struct hvt_core_section col_core_sections[] = {
 	{ "collector", col_schema_collector, false },
 	{ "listen", col_schema_listen, true },
 	{ "inbox", col_schema_inbox, false },
+	{ "alerting", col_schema_alerting, false },
+	{ "alert", col_schema_alert, true },
 	{ NULL, NULL, false }
 };

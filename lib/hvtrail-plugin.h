@@ -215,17 +215,24 @@ struct hvt_index_ops {
 };
 
 /* ---- action ------------------------------------------------------------ */
+/* One delivery attempt of an alert (docs/alerting.md).  Everything points
+ * into memory the collector owns for the duration of deliver(). */
 struct hvt_alert {
-	const char *id;               /* alert id (stable across retries) */
-	const char *rule;
-	const char *json;             /* the alert document (event inside) */
-	const struct hvt_event *ev;
-	int attempt;                  /* 1, 2, ... */
+	const char *id;               /* alert id (stable across retries and restarts) */
+	const char *rule;             /* the [alert:NAME] that fired */
+	const char *json;             /* the alert document: summary, key fields, "event" */
+	const struct hvt_event *ev;   /* the event it fired for (decoded from json) */
+	int attempt;                  /* 1, 2, ... (also counts attempts before a restart) */
+	const char *summary;          /* one line for people */
+	int severity;                 /* syslog severity of the alert */
+	long long fired_us;           /* when the rule fired (realtime) */
 };
 
 struct hvt_action_ops {
-	/* Deliver once; 0 = delivered, -1 = failed (err says why), the
-	 * collector retries with backoff until the alert expires. */
+	/* Deliver once, bounded by the instance's own timeout; 0 = delivered,
+	 * -1 = failed (err says why in words).  Called from the instance's
+	 * delivery thread, one alert at a time; the collector retries with
+	 * backoff until the alert expires. */
 	int (*deliver)(struct hvt_instance *inst, const struct hvt_alert *a, char *err, size_t errsize);
 };
 

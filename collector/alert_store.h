@@ -1,0 +1,97 @@
+/* alert_store.h - the collector's durable alert state: STATE_DIR/alerts.db.
+ *
+ * One SQLite file (WAL, synchronous = FULL: a commit is on disk when it
+ * returns) with
+ *   alerts      every decided match, UNIQUE (rule, event): an event resent,
+ *               replayed or seen again after a restart never fires twice;
+ *   deliveries  one row per (alert, action): pending with its next attempt
+ *               and expiry, then delivered or expired;
+ *   outbox      the collector's own alert.* events, already numbered and
+ *               chained (stream, seq, prev), until they are in the inbox;
+ *   meta        that stream's id and head, and the inbox position up to
+ *               which stored events have been evaluated.
+ * Decisions, their deliveries and their alert.fired event are written in
+ * one transaction, so no state between them survives a crash.
+ *
+ * Threads: every function locks the store; begin() holds the lock until
+ * commit()/rollback(), so a transaction's statements are never interleaved
+ * with another thread's. */
+#ifndef HVT_COL_ALERT_STORE_H
+#define HVT_COL_ALERT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+#define ALERT_HOST "(collector)"   /* the host of the collector's own events */
+
+struct alert_store;
+
+struct alert_row {
+	const char *id;           /* alert id */
+	const char *rule;
+	const char *event_key;    /* "host/event id": what fired, once per rule */
+	const char *dkey;         /* dedup key */
+	const char *state;        /* alert_decision_names[] */
+	long long decided_us;
+	int severity;
+	const char *summary, *doc;   /* fired alerts only */
+};
+
+/* A pending delivery with what deliver() needs (owned strings). */
+struct alert_delivery {
+	char *alert_id, *action, *rule, *summary, *doc, *last_error;
+	int attempts, severity;
+	long long next_us, expire_us, fired_us;
+};
+void alert_delivery_clear(struct alert_delivery *d);
+
+struct alert_store *alert_store_open(const char *path, char *err, size_t errsize);
+void alert_store_close(struct alert_store *s);
+/* The collector's alert stream id (16 hex digits, made with the file). */
+const char *alert_store_stream(struct alert_store *s);
+
+/* ---- transactions ---------------------------------------------------------- */
+int alert_store_begin(struct alert_store *s);
+/* 0, or -1 (logged) after rolling back. */
+int alert_store_commit(struct alert_store *s);
+void alert_store_rollback(struct alert_store *s);
+
+/* Inside a transaction.  add_alert: 1 added, 0 already decided, -1 error. */
+int alert_store_add_alert(struct alert_store *s, const struct alert_row *a);
+/* Was alert id decided already?  1 yes, 0 no, -1 error. */
+int alert_store_known(struct alert_store *s, const char *id);
+int alert_store_add_delivery(struct alert_store *s, const char *alert_id, const char *action,
+			     long long next_us, long long expire_us);
+/* Number the event in the collector's stream (host, stream, seq, id, prev
+ * are set here) and queue its JSON in the outbox. */
+int alert_store_add_event(struct alert_store *s, struct hvt_event *ev);
+int alert_store_set_position(struct alert_store *s, uint64_t pos);
+/* A delivery attempt's outcome: state pending (next_us), delivered or expired. */
+int alert_store_delivery_update(struct alert_store *s, const char *alert_id, const char *action,
+				const char *state, int attempts, long long next_us, const char *error);
+
+/* ---- reads (each locks by itself) ------------------------------------------ */
+/* The evaluated inbox position; *known false for a new file. */
+int alert_store_position(struct alert_store *s, uint64_t *pos, bool *known);
+/* Fired alerts decided at or after since_us, oldest first. */
+int alert_store_fired_since(struct alert_store *s, long long since_us,
+			    void (*cb)(void *arg, const char *rule, const char *dkey, long long t_us), void *arg);
+/* Per rule: matches suppressed since its last fired alert. */
+int alert_store_suppressed(struct alert_store *s, void (*cb)(void *arg, const char *rule, uint64_t n),
+			   void *arg);
+/* Per action: how many deliveries are pending. */
+int alert_store_pending(struct alert_store *s, void (*cb)(void *arg, const char *action, uint64_t n),
+			void *arg);
+/* The earliest pending delivery of an action: 1 (in *d), 0 none, -1 error. */
+int alert_store_next_delivery(struct alert_store *s, const char *action, struct alert_delivery *d);
+/* Outbox rows in seq order (at most max); cb returns non-zero to stop. */
+int alert_store_outbox(struct alert_store *s, int max,
+		       int (*cb)(void *arg, uint64_t seq, const char *json, size_t len), void *arg);
+int alert_store_outbox_done(struct alert_store *s, uint64_t upto_seq);
+/* Forget decided alerts older than before_us whose deliveries are done. */
+int alert_store_prune(struct alert_store *s, long long before_us);
+
+#endif

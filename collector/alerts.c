@@ -1,0 +1,556 @@
+/* alerts.c - see alerts.h: configuration, start-up (state, hosts, replay),
+ * the indexer's hook, and the service thread. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alerts_int.h"
+#include "log.h"
+#include "receiver.h"
+#include "schema.h"
+#include "util.h"
+
+#define OUTBOX_CHUNK 256
+#define PRUNE_EVERY_US (3600LL * 1000000)
+#define REPLAY_CHUNK 512
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+/* ---- configuration -------------------------------------------------------- */
+
+static bool action_configured(struct hvt_instances *inst, const char *name)
+{
+	for (int i = 0; i < inst->n; i++)
+		if (inst->v[i].plugin->kind == HVT_PLUGIN_ACTION && strcmp(inst->v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void check_actions(struct hvt_conf *c, const struct hvt_conf_section *s, const struct alert_rule *r,
+			  struct hvt_instances *inst)
+{
+	for (int i = 0; i < r->nactions; i++)
+		if (!action_configured(inst, r->actions[i]))
+			hvt_conf_error(c, s->file, s->line, "[%s] actions: there is no action section [%s]", s->name,
+				       r->actions[i]);
+}
+
+static void add_workers(struct alerts *al, struct hvt_instances *inst)
+{
+	for (int i = 0; i < inst->n; i++) {
+		if (inst->v[i].plugin->kind != HVT_PLUGIN_ACTION)
+			continue;
+		al->workers = hvt_realloc(al->workers, sizeof *al->workers * (size_t)(al->nworkers + 1));
+		al->workers[al->nworkers++] = (struct action_worker){
+			.al = al, .inst = &inst->v[i], .ops = inst->v[i].plugin->ops,
+		};
+	}
+}
+
+struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
+{
+	struct alerts *al = hvt_calloc(1, sizeof *al);
+	const struct hvt_conf_section *g = hvt_conf_find(c, "alerting");
+	const struct hvt_conf_key *k = col_schema_alerting;
+
+	al->inst = inst;
+	pthread_mutex_init(&al->mx, NULL);
+	pthread_mutex_init(&al->wake_mx, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&al->wake_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	al->retry_min_ms = hvt_conf_duration_ms(g, k, "retry_min");
+	al->retry_max_ms = HVT_MAX(al->retry_min_ms, hvt_conf_duration_ms(g, k, "retry_max"));
+	al->retention_ms = hvt_conf_duration_ms(g, k, "retention");
+	al->check_ms = hvt_conf_duration_ms(g, k, "check_interval");
+	for (struct hvt_conf_section *s = c->sections; s; s = s->next) {
+		if (strcmp(s->kind, "alert") != 0)
+			continue;
+		struct alert_rule *r = alert_rule_parse(c, s, col_schema_alert);
+		if (!r)
+			continue;
+		check_actions(c, s, r, inst);
+		if (!hvt_conf_bool(s, col_schema_alert, "enabled")) {
+			alert_rule_free(r);
+			continue;
+		}
+		al->rules = hvt_realloc(al->rules, sizeof *al->rules * (size_t)(al->nrules + 1));
+		al->rules[al->nrules++] = r;
+	}
+	if (!al->nrules) {
+		if (hvt_instances_find(inst, HVT_PLUGIN_ACTION))
+			hvt_log(LOG_WARNING, "action sections are configured but no [alert:NAME] rule is: nothing "
+				"will use them");
+		alerts_free(al);
+		return NULL;
+	}
+	add_workers(al, inst);
+	return al;
+}
+
+/* ---- the rules' windows ----------------------------------------------------- */
+
+static struct alert_rule *rule_named(struct alerts *al, const char *name)
+{
+	for (int i = 0; i < al->nrules; i++)
+		if (strcmp(al->rules[i]->name, name) == 0)
+			return al->rules[i];
+	return NULL;
+}
+
+static void reset_rule(struct alert_rule *r)
+{
+	for (size_t i = 0; i < r->ndedup; i++)
+		free(r->dedup[i].key);
+	r->ndedup = 0;
+	r->ring_head = r->ring_n = 0;
+	r->suppressed = 0;
+}
+
+static void note_fired(void *arg, const char *rule, const char *dkey, long long t_us)
+{
+	struct alert_rule *r = rule_named(arg, rule);
+
+	if (r)
+		alert_rule_note_fired(r, dkey, t_us / 1000);
+}
+
+static void note_suppressed(void *arg, const char *rule, uint64_t n)
+{
+	struct alert_rule *r = rule_named(arg, rule);
+
+	if (r)
+		r->suppressed = n;
+}
+
+void alerts_rebuild(struct alerts *al)
+{
+	long long window_ms = 0;
+
+	for (int i = 0; i < al->nrules; i++) {
+		reset_rule(al->rules[i]);
+		window_ms = HVT_MAX(window_ms, HVT_MAX(al->rules[i]->dedup_ms, al->rules[i]->rate_ms));
+	}
+	if (alert_store_fired_since(al->store, hvt_now_us() - window_ms * 1000, note_fired, al) < 0 ||
+	    alert_store_suppressed(al->store, note_suppressed, al) < 0)
+		hvt_log(LOG_ERR, "alerts: cannot read the dedup and rate-limit state; windows start empty");
+}
+
+/* ---- evaluating stored events ------------------------------------------------- */
+
+static bool reserved_host(const char *host)
+{
+	return !host || host[0] == '(';    /* the collector's own rows (rxstats.h) */
+}
+
+static void view_of(const struct col_record *rec, struct alert_view *v)
+{
+	*v = (struct alert_view){
+		.host = rec->ev.host, .type = rec->ev.type, .id = rec->ev.id, .vm_name = rec->ev.vm_name,
+		.vm_uuid = rec->ev.vm_uuid, .severity = rec->ev.severity, .ts_us = rec->ev.ts_us,
+		.raw = rec->raw, .raw_len = rec->raw_len,
+	};
+}
+
+struct match {
+	int rec, rule;
+};
+
+/* Per rule: does its type glob match this type?  From the cache, or
+ * computed into buf when the cache is full. */
+static const bool *rules_for_type(struct alerts *al, const char *type, bool *buf)
+{
+	unsigned b = alert_hash(type) % TYPE_BUCKETS;
+	struct type_rules *t;
+
+	for (t = al->types[b]; t; t = t->next)
+		if (strcmp(t->type, type) == 0)
+			return t->match;
+	bool *m = buf;
+	if (al->ntypes < TYPE_CACHE_MAX) {
+		t = hvt_calloc(1, sizeof *t);
+		t->type = hvt_strdup(type);
+		t->match = m = hvt_calloc((size_t)al->nrules, sizeof *t->match);
+		t->next = al->types[b];
+		al->types[b] = t;
+		al->ntypes++;
+	}
+	for (int j = 0; j < al->nrules; j++)
+		m[j] = alert_rule_type_matches(al->rules[j], type);
+	return m;
+}
+
+static void free_types(struct alerts *al)
+{
+	for (int b = 0; b < TYPE_BUCKETS; b++)
+		while (al->types[b]) {
+			struct type_rules *t = al->types[b];
+			al->types[b] = t->next;
+			free(t->type);
+			free(t->match);
+			free(t);
+		}
+}
+
+/* Which (record, rule) pairs match; the alert's own events never do (a
+ * rule on "*" would otherwise page about its own pages). */
+static size_t find_matches(struct alerts *al, const struct col_record *recs, int n, struct match **out)
+{
+	size_t nm = 0, cap = 0;
+	bool *buf = hvt_calloc((size_t)al->nrules, sizeof *buf);
+
+	*out = NULL;
+	for (int i = 0; i < n; i++) {
+		const struct col_record *rec = &recs[i];
+		if ((rec->kind == COL_REC_EVENT || rec->kind == COL_REC_HOST_STATS) && !reserved_host(rec->ev.host))
+			alert_hosts_note(al, rec->ev.host, rec->rx_us);
+		if (rec->kind != COL_REC_EVENT || reserved_host(rec->ev.host) || !rec->ev.type)
+			continue;     /* quarantined events are not in the trail */
+		const bool *typed = rules_for_type(al, rec->ev.type, buf);
+		struct alert_view v;
+		view_of(rec, &v);
+		for (int j = 0; j < al->nrules; j++) {
+			if (!typed[j] || !alert_rule_rest_matches(al->rules[j], &v))
+				continue;
+			if (nm == cap) {
+				cap = cap ? cap * 2 : 8;
+				*out = hvt_realloc(*out, cap * sizeof **out);
+			}
+			(*out)[nm++] = (struct match){ i, j };
+		}
+		alert_view_free(&v);
+	}
+	free(buf);
+	return nm;
+}
+
+static int decide_all(struct alerts *al, const struct col_record *recs, const struct match *m, size_t nm,
+		      uint64_t inbox_seq, int *fired)
+{
+	long long now = hvt_now_us();
+	int rc = 0;
+
+	*fired = 0;
+	if (alert_store_begin(al->store) < 0)
+		return -1;
+	for (size_t i = 0; i < nm && rc >= 0; i++) {
+		const struct col_record *rec = &recs[m[i].rec];
+		struct alert_view v;
+		view_of(rec, &v);
+		char *key = hvt_asprintf("%s/%s", rec->ev.host, rec->ev.id ? rec->ev.id : "");
+		struct alert_subject s = { &v, key, rec->raw, rec->raw_len, rec->ev.severity };
+		rc = alert_fire(al, al->rules[m[i].rule], &s, now);
+		*fired += rc > 0;
+		free(key);
+		alert_view_free(&v);
+	}
+	if (rc >= 0)
+		rc = alert_store_set_position(al->store, inbox_seq);
+	if (rc < 0) {
+		alert_store_rollback(al->store);
+		return -1;
+	}
+	return alert_store_commit(al->store);
+}
+
+/* Decide about a stored batch; retried until committed (or stopping). */
+static int evaluate(struct alerts *al, const struct col_record *recs, int n, uint64_t inbox_seq)
+{
+	struct match *m;
+	long long backoff = RETRY_MIN_MS;
+	int fired = 0, rc = 0;
+
+	pthread_mutex_lock(&al->mx);
+	size_t nm = find_matches(al, recs, n, &m);
+	while (nm && decide_all(al, recs, m, nm, inbox_seq, &fired) < 0) {
+		alerts_rebuild(al);      /* the rolled-back decisions moved the windows */
+		if (al->stop) {
+			rc = -1;
+			break;
+		}
+		hvt_log(LOG_ERR, "alerts: cannot record the decisions about a stored batch (inbox up to %" PRIu64
+			"); retrying, the inbox keeps it meanwhile", inbox_seq);
+		usleep((useconds_t)backoff * 1000);
+		backoff = HVT_MIN(backoff * 2, RETRY_MAX_MS);
+	}
+	pthread_mutex_unlock(&al->mx);
+	free(m);
+	if (fired)
+		alerts_wake(al);
+	return rc;
+}
+
+int alerts_stored(void *arg, const struct col_record *recs, int n, uint64_t inbox_seq)
+{
+	return evaluate(arg, recs, n, inbox_seq);
+}
+
+/* ---- start-up ---------------------------------------------------------------------- */
+
+static int host_of_stream(void *arg, const struct hvt_stream_state *s)
+{
+	if (!reserved_host(s->host))
+		alert_hosts_note(arg, s->host, s->last_indexed_us);
+	return 0;
+}
+
+static int host_of_stats(void *arg, const char *host, const char *json, long long at_us)
+{
+	(void)json;
+	if (!reserved_host(host))
+		alert_hosts_note(arg, host, at_us);
+	return 0;
+}
+
+/* Evaluate inbox records from..to that the index stored but whose
+ * decisions were not committed (a crash between the two commits).  The
+ * inbox still holds them: the indexer acknowledges a batch only after its
+ * decisions are durable. */
+static int replay(struct alerts *al, struct hvt_spool *inbox, uint64_t from, uint64_t to)
+{
+	struct hvt_spool_reader *rd = hvt_spool_reader_new(inbox, from);
+	struct col_record *recs = hvt_calloc(REPLAY_CHUNK, sizeof *recs);
+	char **copies = hvt_calloc(REPLAY_CHUNK, sizeof *copies);
+	struct hvt_spool_rec rec;
+	uint64_t last = 0, total = 0;
+	int n = 0, rc = 0;
+
+	for (;;) {
+		int got = hvt_spool_reader_next(rd, &rec);
+		bool end = got != 1 || rec.seq > to;
+		if (!end) {
+			copies[n] = hvt_malloc(rec.len);
+			memcpy(copies[n], rec.data, rec.len);
+			if (col_record_unpack(copies[n], rec.len, &recs[n]) == 0)
+				n++;
+			else
+				free(copies[n]);
+			last = rec.seq;
+		}
+		if (n && (end || n == REPLAY_CHUNK)) {
+			rc = evaluate(al, recs, n, last);
+			total += (uint64_t)n;
+			for (int i = 0; i < n; i++)
+				free(copies[i]);
+			n = 0;
+		}
+		if (end || rc < 0)
+			break;
+	}
+	hvt_spool_reader_free(rd);
+	free(recs);
+	free(copies);
+	if (total)
+		hvt_log(LOG_NOTICE, "alerts: evaluated %" PRIu64 " stored records the alert state had not seen "
+			"(inbox %" PRIu64 "..%" PRIu64 ")", total, from, to);
+	return rc;
+}
+
+static void orphan(void *arg, const char *action, uint64_t n)
+{
+	struct alerts *al = arg;
+
+	for (int i = 0; i < al->nworkers; i++)
+		if (!strcmp(al->workers[i].inst->name, action))
+			return;
+	hvt_log(LOG_WARNING, "alerts: %" PRIu64 " deliveries to [%s] are pending, but no such action is "
+		"configured: they wait until it is again (or expire)", n, action);
+}
+
+/* Deliveries queued for an action the configuration no longer has. */
+static void warn_orphans(struct alerts *al)
+{
+	alert_store_pending(al->store, orphan, al);
+}
+
+int alerts_open(struct alerts *al, const char *state_dir, struct hvt_instance *index,
+		struct hvt_spool *inbox)
+{
+	const struct hvt_index_ops *ops = index->plugin->ops;
+	char *path = hvt_asprintf("%s/alerts.db", state_dir);
+	char err[600];
+	uint64_t evaluated, stored = 0;
+	bool known;
+
+	al->store = alert_store_open(path, err, sizeof err);
+	free(path);
+	if (!al->store) {
+		hvt_log(LOG_ERR, "alerts: %s", err);
+		return -1;
+	}
+	al->started_us = hvt_now_us();
+	pthread_mutex_lock(&al->mx);
+	alerts_rebuild(al);
+	pthread_mutex_unlock(&al->mx);
+	if ((ops->streams && ops->streams(index, NULL, host_of_stream, al) < 0) ||
+	    (ops->host_stats && ops->host_stats(index, host_of_stats, al) < 0))
+		hvt_log(LOG_WARNING, "alerts: cannot read when hosts last spoke from the index; silence rules "
+			"start from now");
+	if (ops->inbox_position(index, &stored) < 0 || alert_store_position(al->store, &evaluated, &known) < 0)
+		return -1;
+	if (!known || evaluated > stored) {
+		/* a new alert state (or a new index): rules apply from here on,
+		 * not to the history */
+		if (alert_store_begin(al->store) < 0 || alert_store_set_position(al->store, stored) < 0 ||
+		    alert_store_commit(al->store) < 0)
+			return -1;
+		hvt_log(LOG_INFO, "alerts: %d rule%s, state in %s/alerts.db (new); alerting on events stored from "
+			"now on", al->nrules, al->nrules == 1 ? "" : "s", state_dir);
+		return 0;
+	}
+	hvt_log(LOG_INFO, "alerts: %d rule%s, %d action%s, collector stream %s", al->nrules,
+		al->nrules == 1 ? "" : "s", al->nworkers, al->nworkers == 1 ? "" : "s",
+		alert_store_stream(al->store));
+	warn_orphans(al);
+	if (stored > hvt_spool_last_seq(inbox))
+		return 0;      /* the inbox was recreated: the indexer says so, nothing to replay */
+	uint64_t from = HVT_MAX(evaluated, hvt_spool_acked(inbox)) + 1;
+	return from <= stored ? replay(al, inbox, from, stored) : 0;
+}
+
+/* ---- the service thread ---------------------------------------------------------- */
+
+void alerts_wake(struct alerts *al)
+{
+	pthread_mutex_lock(&al->wake_mx);
+	al->wake_gen++;
+	pthread_cond_broadcast(&al->wake_cv);
+	pthread_mutex_unlock(&al->wake_mx);
+}
+
+bool alerts_wait(struct alerts *al, uint64_t *seen_gen, long long timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&al->wake_mx);
+	while (!al->stop && al->wake_gen == *seen_gen)
+		if (pthread_cond_timedwait(&al->wake_cv, &al->wake_mx, &ts) == ETIMEDOUT)
+			break;
+	*seen_gen = al->wake_gen;
+	pthread_mutex_unlock(&al->wake_mx);
+	return !al->stop;
+}
+
+struct outbox_batch {
+	struct hvt_buf recs[OUTBOX_CHUNK];
+	int n;
+	uint64_t last;
+};
+
+static int pack(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct outbox_batch *b = arg;
+	char err[200];
+	struct hvt_event *ev = hvt_event_from_json(json, len, NULL, true, err, sizeof err);
+
+	if (!ev) {
+		/* cannot happen (we wrote it); skip rather than block the stream */
+		hvt_log(LOG_ERR, "alerts: outbox event %" PRIu64 " is unreadable (%s); dropping it", seq, err);
+	} else {
+		hvt_buf_reset(&b->recs[b->n]);
+		col_record_pack(&b->recs[b->n++], COL_REC_EVENT, ev, "collector", hvt_now_us(), json, len, NULL);
+		hvt_event_free(ev);
+	}
+	b->last = seq;
+	return 0;
+}
+
+/* Move queued alert.* events into the inbox; true when some are left
+ * (the inbox was busy or full, or there are more). */
+static bool inject_outbox(struct alerts *al, struct outbox_batch *b)
+{
+	b->n = 0;
+	b->last = 0;
+	if (alert_store_outbox(al->store, OUTBOX_CHUNK, pack, b) < 0 || !b->last)
+		return false;
+	if (b->n && receiver_inject(al->rx, b->recs, b->n, 500) < 0)
+		return true;
+	alert_store_outbox_done(al->store, b->last);
+	return b->n == OUTBOX_CHUNK;
+}
+
+static void *service(void *arg)
+{
+	struct alerts *al = arg;
+	struct outbox_batch *b = hvt_calloc(1, sizeof *b);
+	long long next_check = 0, next_prune = hvt_mono_us() + 60LL * 1000000;
+
+	while (!al->stop) {
+		uint64_t gen;
+		pthread_mutex_lock(&al->wake_mx);
+		gen = al->wake_gen;
+		pthread_mutex_unlock(&al->wake_mx);
+		bool more = inject_outbox(al, b);
+		long long now = hvt_mono_us();
+		if (now >= next_check) {
+			alert_hosts_check(al, hvt_now_us());
+			next_check = now + al->check_ms * 1000;
+		}
+		if (now >= next_prune) {
+			alert_store_prune(al->store, hvt_now_us() - al->retention_ms * 1000);
+			next_prune = now + PRUNE_EVERY_US;
+		}
+		alerts_wait(al, &gen, more ? 100 : HVT_MAX(1, (next_check - hvt_mono_us()) / 1000));
+	}
+	inject_outbox(al, b);    /* what the last deliveries recorded, while the receiver is there */
+	for (int i = 0; i < OUTBOX_CHUNK; i++)
+		hvt_buf_free(&b->recs[i]);
+	free(b);
+	return NULL;
+}
+
+int alerts_start(struct alerts *al, struct receiver *rx)
+{
+	al->rx = rx;
+	if (pthread_create(&al->service, NULL, service, al) != 0) {
+		hvt_log(LOG_ERR, "alerts: cannot start the service thread");
+		return -1;
+	}
+	pthread_setname_np(al->service, "hvt-alerts");       /* top -H, perf */
+	al->service_running = true;
+	return alert_workers_start(al);
+}
+
+void alerts_stop(struct alerts *al)
+{
+	if (!al)
+		return;
+	alert_workers_stop(al);      /* sets stop */
+	if (al->service_running) {
+		pthread_join(al->service, NULL);
+		al->service_running = false;
+	}
+}
+
+void alerts_free(struct alerts *al)
+{
+	if (!al)
+		return;
+	alerts_stop(al);
+	alert_store_close(al->store);
+	for (int i = 0; i < al->nrules; i++)
+		alert_rule_free(al->rules[i]);
+	free(al->rules);
+	alert_hosts_free(al);
+	free_types(al);
+	free(al->workers);
+	pthread_mutex_destroy(&al->mx);
+	pthread_mutex_destroy(&al->wake_mx);
+	pthread_cond_destroy(&al->wake_cv);
+	free(al);
+}
