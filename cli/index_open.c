@@ -20,6 +20,8 @@ bool cli_index_option(struct cli_index_opts *o, int opt, const char *arg)
 {
 	if (opt == CLI_OPT_DB)
 		o->db = arg;
+	else if (opt == CLI_OPT_CLICKHOUSE)
+		o->clickhouse = arg;
 	else if (opt == CLI_OPT_CONFIG)
 		o->config = arg;
 	else
@@ -27,21 +29,24 @@ bool cli_index_option(struct cli_index_opts *o, int opt, const char *arg)
 	return true;
 }
 
-/* A config with just [idx_sqlite] path = PATH.  The value is set after
- * parsing, not spliced into the INI text: a path may hold ';', '#' or
- * leading blanks that INI syntax would eat. */
-static struct hvt_conf *db_conf(const char *cmd, const char *path)
+/* A config with one key: [idx_sqlite] path = PATH, or [idx_clickhouse]
+ * url = URL.  The value is set after parsing, not spliced into the INI
+ * text: a path may hold ';', '#' or leading blanks that INI syntax would eat. */
+static struct hvt_conf *one_key_conf(const char *cmd, const char *section, const char *key,
+				     const char *option, const char *value)
 {
-	struct hvt_conf *c = hvt_conf_load_string("[idx_sqlite]\npath = -\n", "--db", CLI_PROG);
-	struct hvt_conf_section *s = hvt_conf_find(c, "idx_sqlite");
+	char *text = hvt_asprintf("[%s]\n%s = -\n", section, key);
+	struct hvt_conf *c = hvt_conf_load_string(text, option, CLI_PROG);
+	struct hvt_conf_section *s = hvt_conf_find(c, section);
 
-	if (!*path) {
-		cli_error(cmd, "--db needs a file name");
+	free(text);
+	if (!*value) {
+		cli_error(cmd, "%s needs a value", option);
 		hvt_conf_free(c);
 		return NULL;
 	}
 	free(s->entries->value);
-	s->entries->value = hvt_strdup(path);
+	s->entries->value = hvt_strdup(value);
 	return c;
 }
 
@@ -62,7 +67,7 @@ static struct hvt_conf_section *find_index_section(const char *cmd, struct hvt_c
 	}
 	if (!found)
 		cli_error(cmd, "%s has no [idx_*] section: it does not say where the index is "
-			  "(or use --db PATH)", c->path);
+			  "(or use --db PATH or --clickhouse URL)", c->path);
 	return found;
 }
 
@@ -97,11 +102,13 @@ static struct hvt_conf *load_conf(const char *cmd, const struct cli_index_opts *
 	struct hvt_conf *c;
 
 	if (o->db)
-		return db_conf(cmd, o->db);
+		return one_key_conf(cmd, "idx_sqlite", "path", "--db", o->db);
+	if (o->clickhouse)
+		return one_key_conf(cmd, "idx_clickhouse", "url", "--clickhouse", o->clickhouse);
 	c = hvt_conf_load(path, CLI_PROG);
 	if (!c) {
 		cli_error(cmd, "cannot read %s%s", path,
-			  o->config ? "" : " (the default; use -c FILE or --db PATH)");
+			  o->config ? "" : " (the default; use -c FILE, --db PATH or --clickhouse URL)");
 		return NULL;
 	}
 	if (c->errors) {
@@ -118,8 +125,8 @@ int cli_index_open(const char *cmd, const struct cli_index_opts *o, struct cli_i
 	const struct hvt_plugin *p;
 
 	memset(ix, 0, sizeof *ix);
-	if (o->db && o->config) {
-		cli_error(cmd, "--db and --config both name an index; give one");
+	if (!!o->db + !!o->clickhouse + !!o->config > 1) {
+		cli_error(cmd, "--db, --clickhouse and --config each name an index; give one");
 		return CLI_USAGE;
 	}
 	ix->conf = load_conf(cmd, o);

@@ -2,12 +2,15 @@
 # by hand on 127.0.0.1 from a test, each with a private config and a fresh
 # data directory under $WORK (bash; source after common.sh).
 #
-#   require_clickhouse             skip (77) unless clickhouse-server and curl exist
+#   require_clickhouse             skip (77) unless clickhouse-server, curl and the
+#                                  idx_clickhouse plugin of this build exist
 #   require_zookeeper              skip unless ZooKeeper's jar and java exist
 #   ch_node NAME...                reserve ports and a directory for each node; every
 #                                  node reserved so far is one shard of the cluster
 #                                  "hvt_shards" and one replica of "hvt_replicas"
-#   ch_start NAME                  write NAME's config and start it; wait for /ping
+#   ch_start NAME                  write NAME's config and start it; wait for /ping.
+#                                  With CH_TLS_CERT/CH_TLS_KEY set it also serves HTTPS
+#                                  (ch_https_url NAME); CH_PASSWORD sets default's password
 #   ch_stop NAME [SIGNAL]          stop it (TERM; KILL after 20 s); data stays
 #   ch_url NAME                    its HTTP URL; ch_q NAME SQL: run SQL, print the answer
 #   zk_start [NAME]                a standalone ZooKeeper (ZK_PORT); nodes started
@@ -21,12 +24,14 @@
 
 CH_SERVER=${CH_SERVER:-/usr/sbin/clickhouse-server}
 ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
-declare -A CH_HTTP=() CH_TCP=() CH_ISP=() CH_NUM=()
+declare -A CH_HTTP=() CH_HTTPS=() CH_TCP=() CH_ISP=() CH_NUM=()
 CH_NODES=()
 ZK_PORT=
 
 require_clickhouse() {
 	[ -x "$CH_SERVER" ] || skip "clickhouse-server is not installed (apt-get install clickhouse-server)"
+	[ -e "$HVT_BUILDDIR/plugins/idx_clickhouse/idx_clickhouse.la" ] ||
+		skip "idx_clickhouse is not built (configure found no libcurl)"
 	require_cmd curl
 }
 
@@ -41,6 +46,7 @@ ch_node() {
 		CH_NODES+=("$name")
 		CH_NUM[$name]=${#CH_NODES[@]}
 		CH_HTTP[$name]=$(free_port)
+		CH_HTTPS[$name]=$(free_port)
 		CH_TCP[$name]=$(free_port)
 		CH_ISP[$name]=$(free_port)
 		mkdir -p "$WORK/$name"/{data,tmp,user_files,format_schemas}
@@ -48,10 +54,13 @@ ch_node() {
 }
 
 ch_url() { printf 'http://127.0.0.1:%s/\n' "${CH_HTTP[$1]}"; }
+ch_https_url() { printf 'https://127.0.0.1:%s/\n' "${CH_HTTPS[$1]}"; }
 
 # ch_q NAME SQL: the answer on stdout; non-zero (and the server's message on
 # stderr) when the server refuses.
-ch_q() { curl -sS --fail-with-body "$(ch_url "$1")" --data-binary "$2"; }
+ch_q() {
+	curl -sS --fail-with-body ${CH_PASSWORD:+-H "X-ClickHouse-Key: $CH_PASSWORD"} "$(ch_url "$1")" --data-binary "$2"
+}
 
 # The cluster definitions every node gets: all reserved nodes as shards,
 # and the same nodes as the replicas of one shard.
@@ -88,6 +97,15 @@ _ch_config() {
 	  <keep_alive_timeout>10</keep_alive_timeout>
 	  $(_ch_clusters)
 	XML
+	if [ -n "${CH_TLS_CERT:-}" ]; then
+		cat <<-XML
+		  <https_port>${CH_HTTPS[$name]}</https_port>
+		  <openSSL><server><certificateFile>$CH_TLS_CERT</certificateFile><privateKeyFile>$CH_TLS_KEY</privateKeyFile>
+		    <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile>
+		    <cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+		    <preferServerCiphers>true</preferServerCiphers></server></openSSL>
+		XML
+	fi
 	if [ -n "$ZK_PORT" ]; then
 		printf '  <zookeeper><node><host>127.0.0.1</host><port>%s</port></node><session_timeout_ms>10000</session_timeout_ms></zookeeper>\n' "$ZK_PORT"
 		# One shard, this node's replica name; the sharded cluster never uses them.
@@ -119,7 +137,10 @@ ch_start() {
 
 ch_stop() { stop_bg "$1" "${2:-TERM}" 20 || true; }
 
-zk_ok() { [ "$( (exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && echo ruok >&3 && cat <&3) 2>/dev/null)" = imok ]; }
+# A ZooKeeper still starting may accept and not answer: bound the probe.
+zk_ok() {
+	[ "$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && echo ruok >&3 && cat <&3' _ "$ZK_PORT" 2>/dev/null)" = imok ]
+}
 
 zk_start() {
 	local name=${1:-zk} d=$WORK/${1:-zk}
@@ -154,9 +175,9 @@ zk_stop() { stop_bg "${1:-zk}" TERM 20 || true; }
 #   trail_ch URL [QUERY OPTIONS]   hvtrail query --clickhouse URL -o json
 #   start_load_forwarder NAME CERT TARGETS [OUT_RELP LINES...]
 #                                  a forwarder with an [in_local] socket for emit_load
-#   emit_load FWD N [EMIT OPTIONS] N numbered load.event events into forwarder FWD's
-#                                  in_local socket ($WORK/FWD.sock), in the background
-#                                  as process emit-FWD
+#   emit_load FWD N [EMIT OPTIONS] N numbered load.event events (data.n from 1, or
+#                                  --start K) into forwarder FWD's in_local socket
+#                                  ($WORK/FWD.sock), in the background as process emit-FWD
 #   check_exactly_once URL HOST N  the N load.event events of HOST are each in the
 #                                  index once (data.n = 1..N, no id twice, no gaps)
 
@@ -211,8 +232,9 @@ start_load_forwarder() {
 }
 
 emit_load() {
-	local fwd=$1 n=$2; shift 2
-	start_bg --may-exit "emit-$fwd" "$HVTRAIL" emit --socket "$WORK/$fwd.sock" --count "$n" --start 1 \
+	local fwd=$1 n=$2 start=(--start 1); shift 2
+	case " $* " in *" --start "*) start=() ;; esac     # data.n from 1 unless told
+	start_bg --may-exit "emit-$fwd" "$HVTRAIL" emit --socket "$WORK/$fwd.sock" --count "$n" "${start[@]}" \
 		--type load.event "$@"
 }
 
@@ -231,4 +253,21 @@ check_exactly_once() {
 	seq 1 "$n" | cmp -s - "$WORK/check-$host.n" || fail "$host: data.n is not exactly 1..$n"
 	"$HVTRAIL" gaps --clickhouse "$url" --host "$host" >"$WORK/gaps-$host.txt" ||
 		fail "$host: gaps: $(cat "$WORK/gaps-$host.txt")"
+}
+
+# start_follow URL [QUERY OPTIONS]: `hvtrail query -f -o json` in the
+# background as process "follow" (its lines in $WORK/follow.log).
+start_follow() {
+	local url=$1; shift
+	start_bg follow "$HVTRAIL" query --clickhouse "$url" -f -o json "$@"
+}
+
+# check_follow N: follow printed the load events 1..N, each once.
+check_follow() {
+	local n=$1
+	wait_until 30 "query -f printed all $n events" eval "[ \$(grep -c '\"type\":\"load.event\"' \"\$WORK/follow.log\") -ge $n ]"
+	grep '"type":"load.event"' "$WORK/follow.log" | json_field 'e["data"]["n"]' | sort -n >"$WORK/follow.n"
+	seq 1 "$n" | cmp -s - "$WORK/follow.n" ||
+		fail "query -f printed $(wc -l <"$WORK/follow.n") load events, not each of 1..$n once"
+	stop_bg follow || fail "query -f exited with an error: $(tail -3 "$WORK/follow.log")"
 }
