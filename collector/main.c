@@ -43,6 +43,9 @@ struct collector {
 	char **host_map;
 	struct bindings *bindings;
 	struct alerts *alerts;        /* NULL: no [alert:NAME] rule */
+	struct hvt_conf **old_confs;  /* replaced by reloads; instances still point in */
+	int nold_confs;
+	bool debug;                   /* -d: keep logging at debug across reloads */
 	volatile int stopping;
 };
 
@@ -53,9 +56,10 @@ static const char *cstr(const char *key)
 	return hvt_conf_str(col.sec_col, col_schema_collector, key);
 }
 
-static void check_semantics(void)
+/* Beyond the schemas: something to listen on, exactly one index. */
+static struct hvt_instance *check_semantics(struct hvt_conf *c, struct hvt_instances *inst)
 {
-	struct hvt_conf *c = col.conf;
+	struct hvt_instance *index = NULL;
 	int listeners = 0, indexes = 0;
 
 	for (struct hvt_conf_section *s = c->sections; s; s = s->next) {
@@ -64,16 +68,17 @@ static void check_semantics(void)
 			receiver_check_listener(c, s);
 		}
 	}
-	for (int i = 0; i < col.inst.n; i++)
-		if (col.inst.v[i].plugin->kind == HVT_PLUGIN_INDEX) {
+	for (int i = 0; i < inst->n; i++)
+		if (inst->v[i].plugin->kind == HVT_PLUGIN_INDEX) {
 			indexes++;
-			col.index = &col.inst.v[i];
+			index = &inst->v[i];
 		}
 	if (!listeners)
 		hvt_conf_error(c, c->path, 0, "no [listen] section: the collector would accept nothing");
 	if (indexes != 1)
 		hvt_conf_error(c, c->path, 0, "exactly one index section is needed (e.g. [idx_sqlite]); found %d",
 			       indexes);
+	return index;
 }
 
 static int configure(const struct hvt_daemon_args *a)
@@ -96,8 +101,9 @@ static int configure(const struct hvt_daemon_args *a)
 	int lvl = hvt_log_level_parse(cstr("log_level"));
 	if (!a->debug && lvl >= 0)
 		hvt_log_set_level(lvl);
+	col.debug = a->debug;
 	if (col.conf->errors == 0) {
-		check_semantics();
+		col.index = check_semantics(col.conf, &col.inst);
 		col.alerts = alerts_configure(col.conf, &col.inst);
 		hvt_instances_check(&col.inst);
 	}
@@ -137,30 +143,142 @@ static int open_inbox(void)
 	return 0;
 }
 
+/* The receiver's limits and identity policy from a [collector] section;
+ * *host_map is the caller's to free once no receiver uses lim. */
+static void receiver_limits(const struct hvt_conf_section *sc, struct ingest_limits *lim, char ***host_map)
+{
+	const struct hvt_conf_key *k = col_schema_collector;
+
+	memset(lim, 0, sizeof *lim);
+	lim->ev.max_json = hvt_conf_size(sc, k, "max_message_size");
+	lim->ev.max_depth = (int)hvt_conf_int(sc, k, "max_json_depth");
+	lim->ev.max_field = (size_t)hvt_conf_int(sc, k, "max_field_length");
+	lim->ev.max_msg = 4096;
+	lim->max_message = lim->ev.max_json + 1024;    /* room for the RFC 5424 header */
+	const char *id = hvt_conf_str(sc, k, "identity");
+	lim->identity = !strcmp(id, "off") ? ID_OFF : !strcmp(id, "quarantine") ? ID_QUARANTINE : ID_REFUSE;
+	*host_map = hvt_conf_list(sc, k, "host_map", NULL);
+	lim->host_map = *host_map;
+	lim->bindings = col.bindings;
+}
+
 static int start_receiver(void)
 {
-	struct ingest_limits lim = {
-		.ev = {
-			.max_json = hvt_conf_size(col.sec_col, col_schema_collector, "max_message_size"),
-			.max_depth = (int)hvt_conf_int(col.sec_col, col_schema_collector, "max_json_depth"),
-			.max_field = (size_t)hvt_conf_int(col.sec_col, col_schema_collector, "max_field_length"),
-			.max_msg = 4096,
-		},
-	};
-	lim.max_message = lim.ev.max_json + 1024;      /* room for the RFC 5424 header */
-	const char *id = cstr("identity");
-	lim.identity = !strcmp(id, "off") ? ID_OFF : !strcmp(id, "quarantine") ? ID_QUARANTINE : ID_REFUSE;
-	col.host_map = hvt_conf_list(col.sec_col, col_schema_collector, "host_map", NULL);
-	lim.host_map = col.host_map;
+	struct ingest_limits lim;
+
 	col.bindings = bindings_new();
-	lim.bindings = col.bindings;
+	receiver_limits(col.sec_col, &lim, &col.host_map);
 	col.receiver = receiver_new(col.inbox, &lim);
-	if (!col.receiver)
+	if (!col.receiver || receiver_listen(col.receiver, col.conf) < 0)
 		return -1;
-	for (struct hvt_conf_section *s = col.conf->sections; s; s = s->next)
-		if (strcmp(s->kind, "listen") == 0 && receiver_add_listener(col.receiver, s) < 0)
-			return -1;
 	return receiver_start(col.receiver);
+}
+
+/* ---- SIGHUP ------------------------------------------------------------- */
+
+/* [collector] keys read once at start. */
+static const char *const restart_keys[] = { "state_dir", "plugin_dir", "user", "group", "batch_size",
+					    "batch_delay" };
+
+/* Tell the operator what a reload does not apply: the index, the actions
+ * and the alert rules run on (their state is in the index and alerts.db,
+ * and an index or action restart is not worth a missed event), the inbox,
+ * and the keys read once at start. */
+static void warn_restart_needed(struct hvt_conf *nc)
+{
+	struct hvt_conf_section *nsc = hvt_conf_find(nc, "collector");
+
+	for (size_t i = 0; i < HVT_ARRAY_SIZE(restart_keys); i++)
+		if (strcmp(hvt_conf_str(nsc, col_schema_collector, restart_keys[i]), cstr(restart_keys[i])) != 0)
+			hvt_log(LOG_WARNING, "reload: [collector] %s changed; it takes effect at the next restart",
+				restart_keys[i]);
+	/* every other section but [listen], in both directions */
+	for (int pass = 0; pass < 2; pass++) {
+		struct hvt_conf *from = pass ? nc : col.conf, *to = pass ? col.conf : nc;
+		for (struct hvt_conf_section *s = from->sections; s; s = s->next) {
+			if (!strcmp(s->kind, "listen") || !strcmp(s->kind, "collector"))
+				continue;
+			struct hvt_conf_section *t = hvt_conf_find(to, s->name);
+			if (pass == 0 && !hvt_conf_section_same(s, t))
+				hvt_log(LOG_WARNING, "reload: [%s] %s; that takes effect at the next restart", s->name,
+					t ? "changed" : "was removed");
+			else if (pass == 1 && !t)
+				hvt_log(LOG_WARNING, "reload: [%s] was added; that takes effect at the next restart",
+					s->name);
+		}
+	}
+}
+
+/* Does the new configuration check out (as --check-config would)? */
+static bool reload_checks(struct hvt_conf *nc)
+{
+	struct hvt_instances ni;
+
+	hvt_instances_configure(nc, col_core_sections, cstr("plugin_dir"), PLUGIN_KINDS, &col.host, &ni);
+	if (nc->errors == 0) {
+		check_semantics(nc, &ni);
+		alerts_free(alerts_configure(nc, &ni));
+		hvt_instances_check(&ni);
+	}
+	hvt_instances_free(&ni);
+	if (nc->errors)
+		hvt_log(LOG_ERR, "reload refused: %d problem%s in %s (above); keeping the running configuration",
+			nc->errors, nc->errors == 1 ? "" : "s", nc->path);
+	return nc->errors == 0;
+}
+
+/* SIGHUP: re-read the configuration and the certificates it names.  What
+ * takes effect: every [listen] section (addresses, certificates, CA,
+ * permitted peers, TLS settings), the [collector] limits, identity and
+ * host_map, and log_level.  The listeners restart: sessions close, the
+ * forwarders reconnect and resend whatever was not acknowledged, which
+ * the index stores once.  A configuration that does not check out, or
+ * whose listeners cannot be opened, changes nothing.  -1 only when not
+ * even the old listeners could be reopened. */
+static int reload(void)
+{
+	struct hvt_conf *nc = hvt_conf_load(col.conf->path, PROG);
+	struct ingest_limits lim, old_lim;
+	char **host_map, **old_map;
+
+	hvt_log(LOG_NOTICE, "SIGHUP: reloading %s", col.conf->path);
+	if (!nc) {
+		hvt_log(LOG_ERR, "reload refused: cannot read %s; keeping the running configuration", col.conf->path);
+		return 0;
+	}
+	if (!reload_checks(nc)) {
+		hvt_conf_free(nc);
+		return 0;
+	}
+	warn_restart_needed(nc);
+	receiver_limits(hvt_conf_find(nc, "collector"), &lim, &host_map);
+	if (receiver_relisten(col.receiver, nc, &lim) < 0) {
+		hvt_log(LOG_ERR, "reload refused: cannot listen as the new configuration says (above); "
+			"reopening the running configuration's listeners");
+		hvt_conf_list_free(host_map);
+		hvt_conf_free(nc);
+		receiver_limits(col.sec_col, &old_lim, &old_map);
+		hvt_conf_list_free(col.host_map);
+		col.host_map = old_map;
+		if (receiver_relisten(col.receiver, col.conf, &old_lim) < 0) {
+			hvt_log(LOG_CRIT, "cannot reopen the listeners either: the collector accepts nothing; "
+				"stopping so that it can be restarted");
+			return -1;
+		}
+		return 0;
+	}
+	hvt_conf_list_free(col.host_map);
+	col.host_map = host_map;
+	/* the index, actions and alert rules still read their old sections */
+	col.old_confs = hvt_realloc(col.old_confs, sizeof(struct hvt_conf *) * (size_t)(col.nold_confs + 1));
+	col.old_confs[col.nold_confs++] = col.conf;
+	col.conf = nc;
+	col.sec_col = hvt_conf_find(nc, "collector");
+	int lvl = hvt_log_level_parse(cstr("log_level"));
+	if (lvl >= 0 && !col.debug)
+		hvt_log_set_level(lvl);
+	hvt_log(LOG_NOTICE, "configuration reloaded: listeners reopened");
+	return 0;
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
@@ -173,10 +291,12 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
-	(void)s;
 	(void)si;
 	(void)ud;
-	hvt_log(LOG_NOTICE, "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+	if (reload() < 0) {
+		col.stopping = 1;
+		return sd_event_exit(sd_event_source_get_event(s), 1);
+	}
 	return 0;
 }
 
@@ -225,7 +345,7 @@ static int run(void)
 	sd_event_set_watchdog(loop, 1);
 	hvt_log(LOG_NOTICE, "started: inbox %s, index [%s]", col.inbox_dir, col.index->name);
 	hvt_daemon_notify("READY=1\nSTATUS=running");
-	rc = sd_event_loop(loop) < 0 ? 1 : 0;
+	rc = sd_event_loop(loop) != 0 ? 1 : 0;   /* an error, or exit code 1 */
 	hvt_daemon_notify("STOPPING=1");
 out:
 	col.stopping = 1;
@@ -295,6 +415,9 @@ int main(int argc, char **argv)
 	alerts_free(col.alerts);      /* --check-config and friends */
 	hvt_instances_free(&col.inst);
 	hvt_conf_free(col.conf);
+	for (int i = 0; i < col.nold_confs; i++)
+		hvt_conf_free(col.old_confs[i]);
+	free(col.old_confs);
 	free(col.state_dir);
 	free(col.inbox_dir);
 	return rc;

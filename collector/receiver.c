@@ -51,7 +51,8 @@ struct receiver {
 	relpEngine_t *engine;
 	pthread_t thread;
 	bool running;
-	volatile int stop;
+	volatile int stop;        /* everything: engine and reporter */
+	volatile int halt;        /* the engine: abandon the frame being stored */
 	struct hvt_spool *inbox;
 	struct ingest_limits lim;
 	pthread_mutex_t lock;     /* counters */
@@ -159,7 +160,7 @@ static bool wait_for_room(struct receiver *r)
 			hvt_log(LOG_WARNING, "inbox is full (%llu bytes): not acknowledging new frames until the "
 				"index catches up", (unsigned long long)hvt_spool_bytes(r->inbox));
 		}
-		if (r->stop)
+		if (r->halt)
 			return false;
 		nap_ms(BLOCKED_NAP_MS);
 	}
@@ -184,7 +185,7 @@ static int store_record(void *arg, int kind, const struct hvt_event *ev, const c
 		r->blocked = true;
 		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "inbox: cannot store a received event: %s; "
 				    "holding the frame unacknowledged and retrying", strerror(-rc));
-		if (r->stop)
+		if (r->halt)
 			return -1;
 		nap_ms(BLOCKED_NAP_MS);
 	}
@@ -201,7 +202,7 @@ static int commit_frame(struct receiver *r)
 		r->blocked = true;
 		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "inbox: cannot sync: %s; holding the frame "
 				    "unacknowledged and retrying", strerror(-rc));
-		if (r->stop)
+		if (r->halt)
 			return -1;
 		nap_ms(BLOCKED_NAP_MS);
 	}
@@ -258,8 +259,9 @@ static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, un
 		/* Returning would make librelp answer "200 OK" for records we
 		 * could not store.  End this thread instead; the sender never
 		 * gets an answer and resends after reconnecting. */
-		hvt_log(LOG_WARNING, "shutting down while a frame from %s could not be stored; it stays "
-			"unacknowledged and its sender will resend it", r->cur_peer);
+		hvt_log(LOG_WARNING, "%s while a frame from %s could not be stored; it stays "
+			"unacknowledged and its sender will resend it",
+			r->stop ? "shutting down" : "restarting the listeners", r->cur_peer);
 		pthread_exit(NULL);
 	}
 	return RELP_RET_OK;
@@ -364,6 +366,24 @@ static void wake_handler(int sig)
 	(void)sig;   /* only interrupts epoll_wait */
 }
 
+/* A fresh RELP engine with our callbacks; the listeners come after. */
+static int engine_new(struct receiver *r)
+{
+	if (relpEngineConstruct(&r->engine) != RELP_RET_OK) {
+		hvt_log(LOG_ERR, "cannot create the RELP engine");
+		return -1;
+	}
+	relpEngineSetDbgprint(r->engine, getenv("HVTRAIL_RELP_DEBUG") ? stderr_dbg : no_dbg);
+	relpEngineSetTLSLibByName(r->engine, "gnutls");
+	relpEngineSetOnAuthErr(r->engine, on_auth_err);
+	relpEngineSetOnErr(r->engine, on_err);
+	relpEngineSetOnGenericErr(r->engine, on_generic_err);
+	relpEngineSetSyslogRcv2(r->engine, on_frame);
+	relpEngineSetEnableCmd(r->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
+	relpEngineSetDnsLookupMode(r->engine, 0);
+	return 0;
+}
+
 struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limits *lim)
 {
 	struct receiver *r = hvt_calloc(1, sizeof *r);
@@ -378,19 +398,10 @@ struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limit
 	pthread_cond_init(&r->report_cv, NULL);
 	refusals_init(&r->rf);
 	the_receiver = r;
-	if (relpEngineConstruct(&r->engine) != RELP_RET_OK) {
-		hvt_log(LOG_ERR, "cannot create the RELP engine");
-		free(r);
+	if (engine_new(r) < 0) {
+		receiver_free(r);
 		return NULL;
 	}
-	relpEngineSetDbgprint(r->engine, getenv("HVTRAIL_RELP_DEBUG") ? stderr_dbg : no_dbg);
-	relpEngineSetTLSLibByName(r->engine, "gnutls");
-	relpEngineSetOnAuthErr(r->engine, on_auth_err);
-	relpEngineSetOnErr(r->engine, on_err);
-	relpEngineSetOnGenericErr(r->engine, on_generic_err);
-	relpEngineSetSyslogRcv2(r->engine, on_frame);
-	relpEngineSetEnableCmd(r->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
-	relpEngineSetDnsLookupMode(r->engine, 0);
 	return r;
 }
 
@@ -502,6 +513,14 @@ fail:
 	return -1;
 }
 
+int receiver_listen(struct receiver *r, const struct hvt_conf *c)
+{
+	for (const struct hvt_conf_section *s = c->sections; s; s = s->next)
+		if (strcmp(s->kind, "listen") == 0 && receiver_add_listener(r, s) < 0)
+			return -1;
+	return 0;
+}
+
 static void *engine_thread(void *arg)
 {
 	pthread_setname_np(pthread_self(), "hvt-receiver");   /* top -H, perf */
@@ -516,20 +535,71 @@ static void *engine_thread(void *arg)
 	return NULL;
 }
 
-int receiver_start(struct receiver *r)
+static int engine_start(struct receiver *r)
 {
 	struct sigaction sa;
-
-	if (pthread_create(&r->reporter, NULL, reporter, r) == 0)
-		r->reporter_running = true;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = wake_handler;   /* no SA_RESTART: epoll_wait must see EINTR */
 	sigaction(WAKE_SIGNAL, &sa, NULL);
-	if (pthread_create(&r->thread, NULL, engine_thread, r) != 0)
+	if (pthread_create(&r->thread, NULL, engine_thread, r) != 0) {
+		hvt_log(LOG_ERR, "cannot start the receiver thread");
 		return -1;
+	}
 	r->running = true;
 	return 0;
+}
+
+int receiver_start(struct receiver *r)
+{
+	if (pthread_create(&r->reporter, NULL, reporter, r) == 0)
+		r->reporter_running = true;
+	return engine_start(r);
+}
+
+/* Stop the engine thread: librelp finishes the frame it is handling (one
+ * waiting for inbox room is abandoned unanswered, see on_frame). */
+static void engine_halt(struct receiver *r)
+{
+	r->halt = 1;
+	if (!r->running)
+		return;
+	relpEngineSetStop(r->engine);
+	pthread_kill(r->thread, WAKE_SIGNAL);
+	pthread_join(r->thread, NULL);
+	r->running = false;
+}
+
+/* The engine and its listeners: closes the sockets and every session. */
+static void engine_free(struct receiver *r)
+{
+	if (r->engine)
+		relpEngineDestruct(&r->engine);
+	r->engine = NULL;
+	for (int i = 0; i < r->nlisteners; i++) {
+		struct listener *l = r->listeners[i];
+		free(l->name);
+		free(l->ca_file);
+		free(l->addr);
+		free(l->port);
+		hvt_conf_list_free(l->peers);
+		free(l->permitted);
+		free(l);
+	}
+	free(r->listeners);
+	r->listeners = NULL;
+	r->nlisteners = 0;
+}
+
+int receiver_relisten(struct receiver *r, const struct hvt_conf *c, const struct ingest_limits *lim)
+{
+	engine_halt(r);
+	engine_free(r);
+	r->halt = 0;
+	r->lim = *lim;
+	if (engine_new(r) < 0 || receiver_listen(r, c) < 0)
+		return -1;
+	return engine_start(r);
 }
 
 void receiver_stop(struct receiver *r)
@@ -542,12 +612,7 @@ void receiver_stop(struct receiver *r)
 		pthread_join(r->reporter, NULL);
 		r->reporter_running = false;
 	}
-	if (!r->running)
-		return;
-	relpEngineSetStop(r->engine);
-	pthread_kill(r->thread, WAKE_SIGNAL);
-	pthread_join(r->thread, NULL);
-	r->running = false;
+	engine_halt(r);
 }
 
 void receiver_free(struct receiver *r)
@@ -555,18 +620,7 @@ void receiver_free(struct receiver *r)
 	if (!r)
 		return;
 	receiver_stop(r);
-	relpEngineDestruct(&r->engine);
-	for (int i = 0; i < r->nlisteners; i++) {
-		struct listener *l = r->listeners[i];
-		free(l->name);
-		free(l->ca_file);
-		free(l->addr);
-		free(l->port);
-		hvt_conf_list_free(l->peers);
-		free(l->permitted);
-		free(l);
-	}
-	free(r->listeners);
+	engine_free(r);
 	hvt_buf_free(&r->rec);
 	refusals_destroy(&r->rf);
 	hvt_ratekey_destroy(&r->rk_reject);

@@ -21,7 +21,15 @@ struct receiver;
 struct receiver *receiver_new(struct hvt_spool *inbox, const struct ingest_limits *lim);
 /* Add a listener from a [listen] section; -1 (logged) on failure. */
 int receiver_add_listener(struct receiver *r, const struct hvt_conf_section *s);
+/* Add a listener for every [listen] section of c; -1 (logged) on failure. */
+int receiver_listen(struct receiver *r, const struct hvt_conf *c);
 int receiver_start(struct receiver *r);
+/* SIGHUP: close every listener and session and listen again per c (new
+ * certificates, permitted peers, addresses) with new limits.  Forwarders
+ * reconnect and resend what was not acknowledged; the counters, the inbox
+ * and receiver_inject() carry on.  -1 (logged) when c cannot be listened
+ * on: the receiver is then deaf until a receiver_relisten() succeeds. */
+int receiver_relisten(struct receiver *r, const struct hvt_conf *c, const struct ingest_limits *lim);
 void receiver_stop(struct receiver *r);
 void receiver_free(struct receiver *r);
 /* Copy of the counters (thread-safe). */

@@ -162,19 +162,6 @@ static int open_spool(void)
 	return 0;
 }
 
-/* Do two sections hold the same keys and values in the same order? */
-static bool section_same(const struct hvt_conf_section *a, const struct hvt_conf_section *b)
-{
-	const struct hvt_conf_entry *x = a ? a->entries : NULL, *y = b ? b->entries : NULL;
-
-	if (!a || !b)
-		return a == b;
-	for (; x && y; x = x->next, y = y->next)
-		if (strcmp(x->key, y->key) || strcmp(x->value, y->value))
-			return false;
-	return !x && !y;
-}
-
 /* The instances of one kind, by section name, and their contents, agree. */
 static bool kind_same(const struct hvt_instances *a, const struct hvt_instances *b, enum hvt_plugin_kind k,
 		      bool compare_contents)
@@ -189,7 +176,7 @@ static bool kind_same(const struct hvt_instances *a, const struct hvt_instances 
 		if (i == a->n || j == b->n)
 			return i == a->n && j == b->n;
 		if (strcmp(a->v[i].name, b->v[j].name) ||
-		    (compare_contents && !section_same(a->v[i].conf, b->v[j].conf)))
+		    (compare_contents && !hvt_conf_section_same(a->v[i].conf, b->v[j].conf)))
 			return false;
 		i++;
 		j++;
@@ -206,7 +193,7 @@ static void warn_restart_keys(struct hvt_conf *nc)
 		if (strcmp(hvt_conf_str(nf, fwd_schema_forwarder, fkeys[i]), fstr(fkeys[i])) != 0)
 			hvt_log(LOG_WARNING, "reload: [forwarder] %s changed; it takes effect at the next restart",
 				fkeys[i]);
-	if (!section_same(ns, fwd.sec_spool))
+	if (!hvt_conf_section_same(ns, fwd.sec_spool))
 		hvt_log(LOG_WARNING, "reload: [spool] changed; it takes effect at the next restart");
 }
 

@@ -550,6 +550,18 @@ void hvt_conf_list_free(char **list)
 	free(list);
 }
 
+bool hvt_conf_section_same(const struct hvt_conf_section *a, const struct hvt_conf_section *b)
+{
+	const struct hvt_conf_entry *x, *y;
+
+	if (!a || !b)
+		return a == b;
+	for (x = a->entries, y = b->entries; x && y; x = x->next, y = y->next)
+		if (strcmp(x->key, y->key) || strcmp(x->value, y->value))
+			return false;
+	return !x && !y;
+}
+
 const char *hvt_conf_where(const struct hvt_conf_section *s, const char *key, char *buf, int size)
 {
 	const struct hvt_conf_entry *e = last_entry(s, key);

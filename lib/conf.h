@@ -76,6 +76,9 @@ void hvt_conf_error(struct hvt_conf *c, const char *file, int line, const char *
 	__attribute__((format(printf, 4, 5)));
 
 struct hvt_conf_section *hvt_conf_find(struct hvt_conf *c, const char *name);
+/* Do two sections hold the same keys and values in the same order (both
+ * NULL counts as the same)?  Reloads use it to tell what changed. */
+bool hvt_conf_section_same(const struct hvt_conf_section *a, const struct hvt_conf_section *b);
 
 /* Bind a schema to a section and validate every key in it. */
 void hvt_conf_check_section(struct hvt_conf *c, struct hvt_conf_section *s,

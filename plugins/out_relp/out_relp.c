@@ -333,8 +333,33 @@ static long long jitter(long long ms)
 /* Try every target in order until one accepts; back off between rounds. */
 static int send_seal(struct out_relp *o, uint64_t seq, bool final);
 
+/* librelp reads tls_cert and tls_key at every connect, so a session
+ * presents whatever the files hold by then (a renewal installed before a
+ * SIGHUP is picked up even by the instance being replaced, which still
+ * drains).  Seals must be signed by that same certificate, or the
+ * collector cannot bind the stream to the session's host: read the files
+ * again here too.  A pair that does not load (being replaced right now)
+ * keeps the signer we had; the connect then most likely fails too. */
+static void refresh_signer(struct out_relp *o)
+{
+	char err[512];
+	struct hvt_signer *sg;
+
+	if (!o->signer)
+		return;
+	sg = hvt_signer_open(o->copts.cert, o->copts.key, err, sizeof err);
+	if (!sg) {
+		hvt_log(LOG_WARNING, "[%s] cannot reload the key that signs seals (%s); keeping the one "
+			"loaded before", o->inst->name, err);
+		return;
+	}
+	hvt_signer_free(o->signer);
+	o->signer = sg;
+}
+
 static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping)
 {
+	refresh_signer(o);
 	for (int i = 0; i < o->ntargets; i++) {
 		if (relp_client_connect(o->client, o->targets[i].host, o->targets[i].port) == 0) {
 			o->cur_target = i;
