@@ -17,6 +17,7 @@ enum cli_exit {
 };
 
 int cmd_query(int argc, char **argv);
+int cmd_migrations(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_gaps(int argc, char **argv);
 int cmd_emit(int argc, char **argv);

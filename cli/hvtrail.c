@@ -20,6 +20,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "query", cmd_query, "show events: filter by VM, host, type and time; follow new ones" },
+	{ "migrations", cmd_migrations, "one row per migration: VM, from -> to, outcome, figures" },
 	{ "stats", cmd_stats, "per host: events, streams, last event, what its forwarder reported" },
 	{ "gaps", cmd_gaps, "missing events (seq ranges) per host and stream; exit 1 if any" },
 	{ "verify", cmd_verify, "prove from the index that each host's trail is complete and unaltered" },

@@ -1,7 +1,8 @@
 /* test_mkindex.c - for the CLI tests: store events into an index the way
  * the collector does.  Reads one event JSON per line from stdin and stores
  * the lines as received (the exact text is what `query -o json` must print).
- * A line "#stats HOST JSON" records a forwarder stats report instead.
+ * A line "#stats HOST JSON" records a forwarder stats report instead;
+ * "#link ID JSON" stores the event with that correlation id (a migration).
  *
  *   test_mkindex DB [BATCH] < events.jsonl */
 #include "config.h"
@@ -20,6 +21,7 @@ struct pending {
 	struct hvt_stored *items;
 	struct hvt_event **evs;
 	char **raws;
+	char **links;
 	size_t n;
 	uint64_t inbox;
 };
@@ -33,6 +35,8 @@ static int flush(struct hvt_instance *inst, struct pending *p)
 	for (size_t i = 0; i < p->n; i++) {
 		hvt_event_free(p->evs[i]);
 		free(p->raws[i]);
+		free(p->links[i]);
+		p->links[i] = NULL;
 	}
 	p->n = 0;
 	return rc;
@@ -51,17 +55,31 @@ static int stats_line(struct hvt_instance *inst, char *line)
 
 static int add_event(struct pending *p, char *line, size_t len, size_t lineno)
 {
-	char err[256];
+	char err[256], *link = NULL;
+
+	if (strncmp(line, "#link ", 6) == 0) {
+		char *sp = strchr(line + 6, ' ');
+		if (!sp) {
+			fprintf(stderr, "line %zu: #link ID JSON\n", lineno);
+			return -1;
+		}
+		link = hvt_strndup(line + 6, (size_t)(sp - line - 6));
+		len -= (size_t)(sp + 1 - line);
+		line = sp + 1;
+	}
 	struct hvt_event *ev = hvt_event_from_json(line, len, NULL, true, err, sizeof err);
 
 	if (!ev) {
 		fprintf(stderr, "line %zu: %s\n", lineno, err);
+		free(link);
 		return -1;
 	}
 	p->evs[p->n] = ev;
 	p->raws[p->n] = hvt_strndup(line, len);
+	p->links[p->n] = link;
 	p->items[p->n] = (struct hvt_stored){ .ev = ev, .raw = p->raws[p->n], .raw_len = len,
-					      .peer = "127.0.0.1", .indexed_us = hvt_now_us() };
+					      .peer = "127.0.0.1", .indexed_us = hvt_now_us(),
+					      .link = link };
 	p->n++;
 	return 0;
 }
@@ -69,7 +87,8 @@ static int add_event(struct pending *p, char *line, size_t len, size_t lineno)
 static int load(struct hvt_instance *inst, size_t batch)
 {
 	struct pending p = { hvt_calloc(batch, sizeof(struct hvt_stored)),
-			     hvt_calloc(batch, sizeof(struct hvt_event *)), hvt_calloc(batch, sizeof(char *)), 0, 0 };
+			     hvt_calloc(batch, sizeof(struct hvt_event *)), hvt_calloc(batch, sizeof(char *)),
+			     hvt_calloc(batch, sizeof(char *)), 0, 0 };
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
@@ -94,6 +113,7 @@ static int load(struct hvt_instance *inst, size_t batch)
 	free(p.items);
 	free(p.evs);
 	free(p.raws);
+	free(p.links);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #define PAIR_WINDOW_US (30LL * 1000000)          /* start of both sides */
 #define END_LOOKBACK_US (7LL * 86400 * 1000000)  /* a migration may run for days */
+#define SEARCH_LIMIT 1000                        /* newest records per search */
 
 struct correlator {
 	struct hvt_instance *idx;
@@ -22,18 +23,63 @@ enum phase { PH_START, PH_END };
 
 struct candidate {
 	char host[256];
-	char type[64];
 	char link[LINK_MAX];
+	char source[16];              /* the input that reported it (qmp, journald) */
 	long long ts;
+	enum side side;
+	enum phase ph;
 };
 
-static bool classify(const char *type, enum side *side, enum phase *ph)
+/* colo.entered ends the migration that set the pair up: on the primary it
+ * is the source's end, on the secondary the target's. */
+static bool classify_colo(const struct hvt_event *ev, const char *raw, size_t raw_len,
+			  enum side *side)
 {
+	const char *mode = NULL;
+	json_object *m;
+	struct hvt_event *parsed = NULL;
+	char err[128];
+	bool ok = false;
+
+	if (!ev->data && raw) {
+		parsed = hvt_event_from_json(raw, raw_len, NULL, false, err, sizeof err);
+		ev = parsed;
+	}
+	if (ev && ev->data && json_object_object_get_ex(ev->data, "mode", &m))
+		mode = json_object_get_string(m);
+	if (mode && strcmp(mode, "primary") == 0) {
+		*side = SIDE_SOURCE;
+		ok = true;
+	} else if (mode && strcmp(mode, "secondary") == 0) {
+		*side = SIDE_TARGET;
+		ok = true;
+	}
+	hvt_event_free(parsed);
+	return ok;
+}
+
+static bool classify(const struct hvt_event *ev, const char *raw, size_t raw_len, enum side *side,
+		     enum phase *ph)
+{
+	const char *type = ev->type;
+
+	if (!type)
+		return false;
+	if (strcmp(type, "colo.entered") == 0) {
+		*ph = PH_END;
+		return classify_colo(ev, raw, raw_len, side);
+	}
 	if (!hvt_str_has_prefix(type, "migration."))
 		return false;
 	*side = hvt_str_has_prefix(type, "migration.incoming.") ? SIDE_TARGET : SIDE_SOURCE;
 	*ph = hvt_str_has_suffix(type, ".started") ? PH_START : PH_END;
 	return true;
+}
+
+static bool linkable_type(const char *type)
+{
+	return type &&
+	       (hvt_str_has_prefix(type, "migration.") || strcmp(type, "colo.entered") == 0);
 }
 
 struct correlator *correlator_new(struct hvt_instance *idx)
@@ -64,41 +110,54 @@ static int collect(void *arg, const struct hvt_row *row)
 {
 	struct search *s = arg;
 	char err[128];
+	enum side side;
+	enum phase ph;
 	struct hvt_event *ev = hvt_event_from_json(row->raw, row->raw_len, NULL, false, err, sizeof err);
 
 	if (!ev)
 		return 0;
+	if (!classify(ev, NULL, 0, &side, &ph)) {
+		hvt_event_free(ev);
+		return 0;
+	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->v = hvt_realloc(s->v, sizeof(struct candidate) * (size_t)s->cap);
 	}
 	struct candidate *k = &s->v[s->n++];
 	hvt_strlcpy(k->host, ev->host ? ev->host : "", sizeof k->host);
-	hvt_strlcpy(k->type, ev->type, sizeof k->type);
 	hvt_strlcpy(k->link, row->link ? row->link : "", sizeof k->link);
+	hvt_strlcpy(k->source, ev->source ? ev->source : "", sizeof k->source);
 	k->ts = ev->ts_us;
+	k->side = side;
+	k->ph = ph;
 	hvt_event_free(ev);
 	return 0;
 }
 
-/* Candidates from the index and from the batch being stored (whose links
- * were decided a moment ago). */
+/* Candidates from the index (the newest first: the limit must cut off the
+ * oldest, never the latest start) and from the batch being stored (whose
+ * links were decided a moment ago). */
 static void gather(struct correlator *c, const struct hvt_event *ev, long long since, long long until,
 		   const struct col_record *recs, int upto, char (*links)[LINK_MAX], struct search *s)
 {
-	struct hvt_query q = { 0 };
+	static const char *const globs[] = { "migration.*", "colo.entered" };
 
-	q.vm = vm_key(ev);
-	q.type_glob = "migration.*";
-	q.since_us = since;
-	q.until_us = until;
-	q.limit = 1000;
-	if (c->ops->query(c->idx, &q, collect, s) < 0)
-		hvt_log(LOG_WARNING, "correlate: cannot search the index for VM %s", q.vm);
+	for (size_t g = 0; g < HVT_ARRAY_SIZE(globs); g++) {
+		struct hvt_query q = { 0 };
+		q.vm = vm_key(ev);
+		q.type_glob = globs[g];
+		q.since_us = since;
+		q.until_us = until;
+		q.limit = SEARCH_LIMIT;
+		q.newest_first = true;
+		if (c->ops->query(c->idx, &q, collect, s) < 0)
+			hvt_log(LOG_WARNING, "correlate: cannot search the index for VM %s", q.vm);
+	}
 	for (int i = 0; i < upto; i++) {
 		const struct hvt_event *o = &recs[i].ev;
-		if (recs[i].kind != COL_REC_EVENT || !o->type || !hvt_str_has_prefix(o->type, "migration.") ||
-		    !vm_key(o) || strcmp(vm_key(o), vm_key(ev)) != 0 || o->ts_us < since || o->ts_us > until)
+		if (recs[i].kind != COL_REC_EVENT || !linkable_type(o->type) || !vm_key(o) ||
+		    strcmp(vm_key(o), vm_key(ev)) != 0 || o->ts_us < since || o->ts_us > until)
 			continue;
 		struct hvt_row row = { 0 };
 		row.raw = recs[i].raw;
@@ -108,29 +167,46 @@ static void gather(struct correlator *c, const struct hvt_event *ev, long long s
 	}
 }
 
+/* Does link already hold a record of this side and phase from the same
+ * input?  Then it belongs to another migration of the VM (an earlier one, or
+ * the other direction): an input reports one start and one end per side of
+ * a migration.  (Another input - libvirt's journal next to QMP - may report
+ * the same end again, and belongs to the same migration.) */
+static bool claimed(const struct search *s, const char *link, const char *source, enum side side,
+		    enum phase ph)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i].side == side && s->v[i].ph == ph && strcmp(s->v[i].link, link) == 0 &&
+		    strcmp(s->v[i].source, source) == 0)
+			return true;
+	return false;
+}
+
 /* The best candidate: wanted side and phase, host same or other, the one
- * closest in time (before ev for the same host). */
-static const char *pick(const struct search *s, const struct hvt_event *ev, bool same_host,
-			enum side want_side, enum phase want_phase)
+ * closest in time (before ev for the same host), in a link that has no
+ * record of ev's own side and phase yet. */
+static const char *pick(const struct search *s, const struct hvt_event *ev, enum side ev_side,
+			enum phase ev_ph, bool same_host, enum side want_side,
+			enum phase want_phase)
 {
 	const struct candidate *best = NULL;
 	long long best_d = 0;
 
 	for (int i = 0; i < s->n; i++) {
 		const struct candidate *k = &s->v[i];
-		enum side sd;
-		enum phase ph;
-		if (!k->link[0] || !classify(k->type, &sd, &ph) || sd != want_side || ph != want_phase)
+		if (!k->link[0] || k->side != want_side || k->ph != want_phase)
 			continue;
 		if ((strcmp(k->host, ev->host) == 0) != same_host)
 			continue;
 		if (same_host && k->ts > ev->ts_us)
 			continue;
 		long long d = llabs(k->ts - ev->ts_us);
-		if (!best || d < best_d) {
-			best = k;
-			best_d = d;
-		}
+		if (best && d >= best_d)
+			continue;
+		if (claimed(s, k->link, ev->source ? ev->source : "", ev_side, ev_ph))
+			continue;
+		best = k;
+		best_d = d;
 	}
 	return best ? best->link : NULL;
 }
@@ -145,21 +221,21 @@ static void link_one(struct correlator *c, const struct col_record *recs, int i,
 	enum side other = SIDE_NONE;
 
 	links[i][0] = '\0';
-	if (recs[i].kind != COL_REC_EVENT || !ev->type || !classify(ev->type, &side, &ph) || !vm_key(ev) ||
-	    !ev->host)
+	if (recs[i].kind != COL_REC_EVENT || !linkable_type(ev->type) || !vm_key(ev) || !ev->host ||
+	    !classify(ev, recs[i].raw, recs[i].raw_len, &side, &ph))
 		return;
 	other = side == SIDE_SOURCE ? SIDE_TARGET : SIDE_SOURCE;
 	if (ph == PH_START) {
 		/* the other side's start, on another host, moments apart */
 		gather(c, ev, ev->ts_us - PAIR_WINDOW_US, ev->ts_us + PAIR_WINDOW_US, recs, i, links, &s);
-		found = pick(&s, ev, false, other, PH_START);
+		found = pick(&s, ev, side, ph, false, other, PH_START);
 	} else {
 		/* our own side's latest start; failing that (seen only the end,
 		 * after a reconnect) the other side's end moments apart */
 		gather(c, ev, ev->ts_us - END_LOOKBACK_US, ev->ts_us + PAIR_WINDOW_US, recs, i, links, &s);
-		found = pick(&s, ev, true, side, PH_START);
+		found = pick(&s, ev, side, ph, true, side, PH_START);
 		if (!found)
-			found = pick(&s, ev, false, other, PH_END);
+			found = pick(&s, ev, side, ph, false, other, PH_END);
 	}
 	if (found)
 		hvt_strlcpy(links[i], found, LINK_MAX);

@@ -5,8 +5,11 @@
  * VM (UUID, else name), and the source's migration.started and the
  * target's migration.incoming.started happen within moments of each other
  * on two different hosts.  Every record of that migration (start, figures,
- * end, on both sides) gets the same link id, "mig-<id of its first event>",
- * so `hvtrail query --link ID` or the migrations view shows it as one. */
+ * end, on both sides; colo.entered when it set up a COLO pair) gets the same
+ * link id, "mig-<id of its first event>", so `hvtrail query --link ID` or
+ * `hvtrail migrations` shows it as one.  A link that already holds a start
+ * (or an end) of one side is not joined by another one from the same input:
+ * that is the next migration of the VM. */
 #ifndef HVT_COL_CORRELATE_H
 #define HVT_COL_CORRELATE_H
 

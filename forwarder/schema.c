@@ -7,8 +7,8 @@
 const struct hvt_conf_key fwd_schema_forwarder[] = {
 	{ "host", HVT_CONF_STRING, "", "host identity stamped on every event (default: the system host name); "
 	  "must match this forwarder's certificate name", NULL, 0, 0, 0 },
-	{ "state_dir", HVT_CONF_PATH, "/var/lib/hvtrail/forwarder", "where the spool and input cursors live",
-	  NULL, 0, 0, 0 },
+	{ "state_dir", HVT_CONF_PATH, "/var/lib/hvtrail/forwarder", "where the spool and the inputs' state (journal "
+	  "cursors, VM state) live", NULL, 0, 0, 0 },
 	{ "plugin_dir", HVT_CONF_STRING, "", "colon-separated plugin directories (default: the built-in "
 	  "plugin directory)", NULL, 0, 0, 0 },
 	{ "log_level", HVT_CONF_ENUM, "info", "least severe message logged",

@@ -8,6 +8,7 @@
  * qmp_conn.c speaks QMP and qmp_normalise.c turns it into events. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-event.h>
@@ -88,10 +89,26 @@ static int read_config(struct qmp_input *in, const struct hvt_conf_section *s)
 	return 0;
 }
 
+/* STATE_DIR/<instance>, the instance name made safe as a file name. */
+static char *state_dir_of(struct hvt_instance *inst)
+{
+	if (!inst->host || !inst->host->state_dir || !*inst->host->state_dir)
+		return NULL;
+	char *name = hvt_strdup(inst->name);
+	for (char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.' || *p == ':'))
+			*p = '_';
+	char *dir = hvt_asprintf("%s/%s", inst->host->state_dir, name);
+	free(name);
+	return dir;
+}
+
 static void input_free(struct qmp_input *in)
 {
 	if (!in)
 		return;
+	free(in->state_dir);
 	free(in->socket_dir);
 	free(in->pattern);
 	free(in);
@@ -138,6 +155,16 @@ static int qmp_run(struct hvt_instance *inst)
 		hvt_err("in_qmp: the host offers no event loop");
 		return -1;
 	}
+	in->state_dir = state_dir_of(inst);
+	if (in->state_dir) {
+		int r = hvt_mkdir_p(in->state_dir, 0700);
+		if (r < 0) {
+			hvt_warn("in_qmp: cannot create %s: %s; VMs are met as new after a restart",
+				 in->state_dir, strerror(-r));
+			free(in->state_dir);
+			in->state_dir = NULL;
+		}
+	}
 	if (in->block_poll_us > 0) {
 		sd_event_now(in->loop, CLOCK_MONOTONIC, &now);
 		if (sd_event_add_time(in->loop, &in->poll_timer, CLOCK_MONOTONIC,
@@ -182,9 +209,14 @@ static void qmp_pause(struct hvt_instance *inst, bool paused)
 	qmp_endpoint_set_paused(in, paused);
 }
 
+/* QMP has no read position (it replays nothing); what is kept instead is
+ * each VM's state, once the events behind it are durable. */
 static void qmp_committed(struct hvt_instance *inst)
 {
-	(void)inst;   /* QMP has no read position to persist: it replays nothing */
+	struct qmp_input *in = inst->priv;
+
+	if (in && in->state_dir)
+		qmp_endpoint_committed(in);
 }
 
 static char *qmp_stats(struct hvt_instance *inst)

@@ -23,6 +23,7 @@ struct qmp_input {
 	/* config */
 	char *socket_dir;
 	char *pattern;
+	char *state_dir;              /* STATE_DIR/<instance>: VM states across restarts, or NULL */
 	unsigned max_sockets;
 	long long reconnect_min_us, reconnect_max_us;
 	long long block_poll_us;      /* 0 = no periodic block poll */
@@ -40,6 +41,7 @@ struct qmp_input {
 	sd_event_source *poll_timer;
 	bool paused;
 	bool stopping;
+	bool orphans_checked;         /* state files of sockets gone while we were down */
 	/* counters */
 	struct qmp_conn_stats cstats;
 	uint64_t emitted, connects, connect_failures, contacts, vanished, ignored_over_limit;
@@ -60,6 +62,11 @@ void qmp_endpoint_free_all(struct qmp_input *in);
 void qmp_endpoint_set_paused(struct qmp_input *in, bool paused);
 void qmp_endpoint_poll_all(struct qmp_input *in);
 unsigned qmp_endpoint_count_ready(struct qmp_input *in);
+/* The events emitted so far are durable: save the VMs' state that changed. */
+void qmp_endpoint_committed(struct qmp_input *in);
+/* After the first scan: VMs whose state was saved but whose socket is gone
+ * ended while the forwarder was down; report them and drop their state. */
+void qmp_endpoint_report_orphans(struct qmp_input *in);
 
 /* ---- qmp_watch.c ------------------------------------------------------------- */
 int qmp_watch_start(struct qmp_input *in);

@@ -8,13 +8,20 @@
  * inotify event on the file (QEMU re-created it) retries at once.  A stale
  * socket (QEMU killed, file left behind: ECONNREFUSED) therefore costs one
  * connect() per back-off period, never a spin.  Each failure reason is
- * logged once when it starts, not on every retry. */
+ * logged once when it starts, not on every retry.
+ *
+ * The normaliser's state of each VM is kept in STATE_DIR/<instance>/
+ * <socket>.state (with the socket file's identity) once the events behind it
+ * are durable, so a restarted forwarder meets the same QEMU process as a
+ * reconnect and reports what changed meanwhile (qmp_norm_persist.c). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-event.h>
 
 #include "in_qmp.h"
@@ -42,7 +49,13 @@ struct qmp_endpoint {
 	dev_t dev;
 	ino_t ino;
 	long long ctime_us;
+	/* its state file (NULL: no state_dir), and what it holds now */
+	char *state_path;
+	char *saved_text;
 };
+
+#define STATE_SUFFIX ".state"
+#define STATE_MAX_BYTES (4 << 20)
 
 static void connect_now(struct qmp_endpoint *ep);
 
@@ -79,6 +92,146 @@ static bool norm_query(void *arg, enum qmp_query q, unsigned tag)
 
 static const struct qmp_norm_ops norm_ops = { .emit = norm_emit, .query = norm_query };
 
+/* ---- state across restarts ------------------------------------------------------ */
+
+static void state_drop(struct qmp_endpoint *ep)
+{
+	if (!ep->state_path)
+		return;
+	if (unlink(ep->state_path) < 0 && errno != ENOENT)
+		hvt_warn("in_qmp: cannot remove %s: %s", ep->state_path, strerror(errno));
+	free(ep->saved_text);
+	ep->saved_text = NULL;
+}
+
+/* A state saved by an earlier run of the forwarder: the VM it was about,
+ * and the socket file it talked to (the same file = the same process). */
+static void state_load(struct qmp_endpoint *ep)
+{
+	struct qmp_input *in = ep->in;
+	char *text = NULL;
+	size_t len = 0;
+	json_object *o, *v;
+
+	if (!in->state_dir)
+		return;
+	ep->state_path = hvt_asprintf("%s/%s" STATE_SUFFIX, in->state_dir, ep->name);
+	int r = hvt_read_file(ep->state_path, STATE_MAX_BYTES, &text, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		hvt_warn("in_qmp: cannot read %s: %s; VM %s is met as new", ep->state_path,
+			 strerror(-r), ep->name);
+		return;
+	}
+	o = json_tokener_parse(text);
+	long long dev = 0, ino = 0, ctime_us = 0;
+	bool ok = o && json_object_object_get_ex(o, "dev", &v) &&
+		  (dev = json_object_get_int64(v)) && json_object_object_get_ex(o, "ino", &v) &&
+		  (ino = json_object_get_int64(v)) &&
+		  json_object_object_get_ex(o, "ctime_us", &v) &&
+		  (ctime_us = json_object_get_int64(v)) && json_object_object_get_ex(o, "vm", &v) &&
+		  qmp_vm_restore(ep->vm, v);
+	if (ok) {
+		ep->had_contact = true;
+		ep->dev = (dev_t)dev;
+		ep->ino = (ino_t)ino;
+		ep->ctime_us = ctime_us;
+		ep->saved_text = text;
+		text = NULL;
+		hvt_debug("in_qmp: %s: state of VM %s restored", ep->path, qmp_vm_name(ep->vm));
+	} else {
+		hvt_warn("in_qmp: %s holds no state this version understands; VM %s is met as new",
+			 ep->state_path, ep->name);
+		state_drop(ep);
+	}
+	json_object_put(o);
+	free(text);
+}
+
+/* Only when nothing waits in the VM's queue: a state ahead of the events
+ * that went out would make a restart lose those events. */
+static void state_save(struct qmp_endpoint *ep)
+{
+	if (!ep->state_path || !qmp_vm_dirty(ep->vm) || qmp_vm_pending(ep->vm))
+		return;
+	json_object *vm = qmp_vm_save(ep->vm);
+	qmp_vm_mark_saved(ep->vm);
+	if (!vm) {   /* never met, or the process exited: nothing to carry over */
+		if (ep->saved_text)
+			state_drop(ep);
+		return;
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "socket", json_object_new_string(ep->path));
+	json_object_object_add(o, "dev", json_object_new_int64((int64_t)ep->dev));
+	json_object_object_add(o, "ino", json_object_new_int64((int64_t)ep->ino));
+	json_object_object_add(o, "ctime_us", json_object_new_int64(ep->ctime_us));
+	json_object_object_add(o, "vm", vm);
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (!ep->saved_text || strcmp(text, ep->saved_text) != 0) {
+		int r = hvt_write_file_atomic(ep->state_path, text, strlen(text), 0600);
+		if (r < 0) {
+			static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(60000);
+			hvt_log_ratelimited(&rl, LOG_WARNING, "in_qmp: cannot save %s: %s (after a "
+					    "restart its VM is met as new)", ep->state_path,
+					    strerror(-r));
+		} else {
+			free(ep->saved_text);
+			ep->saved_text = hvt_strdup(text);
+		}
+	}
+	json_object_put(o);
+}
+
+/* The process the saved state was about is not there any more. */
+static void state_gone(struct qmp_endpoint *ep)
+{
+	if (!qmp_vm_restored(ep->vm))
+		return;
+	hvt_notice("in_qmp: %s: VM %s ended while the forwarder was down", ep->path,
+		   qmp_vm_name(ep->vm));
+	qmp_vm_gone(ep->vm, hvt_now_us());
+	state_drop(ep);
+}
+
+void qmp_endpoint_committed(struct qmp_input *in)
+{
+	for (struct qmp_endpoint *ep = in->endpoints; ep; ep = ep->next)
+		state_save(ep);
+}
+
+static struct qmp_endpoint *endpoint_new(struct qmp_input *in, const char *name);
+static void endpoint_unlink(struct qmp_input *in, struct qmp_endpoint *ep);
+
+void qmp_endpoint_report_orphans(struct qmp_input *in)
+{
+	DIR *d = in->state_dir ? opendir(in->state_dir) : NULL;
+	struct dirent *e;
+	size_t sl = strlen(STATE_SUFFIX);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n <= sl || strcmp(e->d_name + n - sl, STATE_SUFFIX) != 0)
+			continue;
+		char *name = hvt_strndup(e->d_name, n - sl);
+		if (!qmp_endpoint_find(in, name)) {
+			if (hvt_glob_match(in->pattern, name)) {
+				/* its socket is gone: report the VM as ended (unlink does) */
+				endpoint_unlink(in, endpoint_new(in, name));
+			} else {
+				char *path = hvt_asprintf("%s/%s", in->state_dir, e->d_name);
+				unlink(path);   /* no longer watched (pattern changed) */
+				free(path);
+			}
+		}
+		free(name);
+	}
+	closedir(d);
+}
+
 /* ---- lifetime -------------------------------------------------------------------- */
 
 static char *fallback_name(const char *file)
@@ -102,6 +255,7 @@ static struct qmp_endpoint *endpoint_new(struct qmp_input *in, const char *name)
 	ep->next = in->endpoints;
 	in->endpoints = ep;
 	in->nendpoints++;
+	state_load(ep);
 	return ep;
 }
 
@@ -112,11 +266,15 @@ static void endpoint_free(struct qmp_endpoint *ep)
 	qmp_vm_free(ep->vm);
 	free(ep->name);
 	free(ep->path);
+	free(ep->state_path);
+	free(ep->saved_text);
 	free(ep);
 }
 
 static void endpoint_unlink(struct qmp_input *in, struct qmp_endpoint *ep)
 {
+	state_gone(ep);
+	state_drop(ep);
 	for (struct qmp_endpoint **pp = &in->endpoints; *pp; pp = &(*pp)->next) {
 		if (*pp == ep) {
 			*pp = ep->next;
@@ -199,6 +357,10 @@ static void attempt_failed(struct qmp_endpoint *ep, enum qmp_close why, const ch
 	struct qmp_input *in = ep->in;
 
 	in->connect_failures++;
+	/* a socket that held a live QEMU before our restart and now refuses
+	 * (stale) or is gone: that process ended while we were down */
+	if (why == QMP_CLOSE_REFUSED || why == QMP_CLOSE_NOENT)
+		state_gone(ep);
 	ep->nfail = why == ep->last_fail ? ep->nfail + 1 : 1;
 	ep->last_fail = why;
 	/* QEMU binds its socket before it listens: a new socket may refuse a

@@ -9,7 +9,8 @@
  *   - overlays added on top of the old chain   -> snapshot.external.created
  *   - internal snapshot tags added / removed    -> snapshot.created / .deleted
  *   - any other chain change, unless a block job
- *     just ended (commit)                       -> block.chain.changed
+ *     just ended (commit), COLO runs, or the
+ *     disk is under block replication           -> block.chain.changed
  * The answers come from the periodic poll (block_poll_interval), after
  * block jobs end, after snapshot jobs conclude (to learn the tag, which the
  * job events do not carry) and on (re)connect. */
@@ -167,6 +168,19 @@ static int overlays_added(const struct qmp_bdev *old, const struct qmp_bdev *now
 	return k;
 }
 
+/* A disk under COLO's block replication: QEMU names such layers by their
+ * options (json:{"driver": "replication", ...}), and replication rebuilds
+ * them by itself, also after COLO ended (its internal commit of the
+ * secondary's active and hidden images finishes later, without an event). */
+static bool replicated(const struct qmp_bdev *d)
+{
+	for (int i = 0; i < d->depth; i++)
+		if (hvt_str_has_prefix(d->chain[i], "json:") &&
+		    strstr(d->chain[i], "\"driver\": \"replication\""))
+			return true;
+	return false;
+}
+
 static void mark_late(struct hvt_event *ev, struct pend *p)
 {
 	if (p && (p->kind == PK_RESYNC || p->kind == PK_CONTACT)) {
@@ -269,6 +283,9 @@ static void keep_old_snaps(struct qmp_bdev *now, struct qmp_bdev *old)
 static void compare(struct qmp_vm *vm, struct pend *p, struct qmp_blockmap *nb, long long now_us)
 {
 	bool explained = vm->block_explained;
+	/* COLO's block replication changes the graph by itself (see
+	 * colo_migration_completed): follow it silently while COLO lasts */
+	bool colo = colo_busy(vm);
 	bool job_owns_snaps = jobs_snapshot_running(vm) && !(p && p->kind == PK_JOB_END);
 	json_object *seen = json_object_new_object();
 
@@ -278,10 +295,11 @@ static void compare(struct qmp_vm *vm, struct pend *p, struct qmp_blockmap *nb, 
 		struct qmp_bdev *old = find_dev(&vm->blk, now->key);
 		if (!old)
 			continue;   /* hot-plugged: nothing to compare with */
-		int k = overlays_added(old, now);
+		bool quiet = colo || replicated(old) || replicated(now);
+		int k = quiet ? 0 : overlays_added(old, now);
 		if (k > 0)
 			report_overlays(vm, p, now, k, now_us);
-		else if (!same_chain(old, now) && !explained)
+		else if (!same_chain(old, now) && !explained && !quiet)
 			report_chain_change(vm, p, old, now, now_us);
 		if (job_owns_snaps)
 			keep_old_snaps(now, old);

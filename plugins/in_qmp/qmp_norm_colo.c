@@ -166,8 +166,18 @@ bool colo_migration_completed(struct qmp_vm *vm, long long ts)
 	if (vm->colo.phase == COLO_OFF || vm->colo.phase == COLO_COMPLETED)
 		return vm->colo.phase == COLO_COMPLETED;
 	exit_step(vm, COLO_COMPLETED);
+	/* COLO's block replication rearranges the disks while it runs and when
+	 * it fails over (a copy-before-write filter, the secondary's active and
+	 * hidden images): the chain after it is the new baseline, not a
+	 * block.chain.changed (see block_compare). */
+	if (vm->opts.block_queries) {
+		vm->block_explained = true;
+		outq_ask(vm, NULL, QMP_Q_BLOCK);
+	}
 	return true;
 }
+
+
 
 static void failover_finish(struct qmp_vm *vm, struct pend *p)
 {
@@ -189,7 +199,10 @@ static void failover_finish(struct qmp_vm *vm, struct pend *p)
 		outcome = running ? (side && strcmp(side, "secondary") == 0
 				     ? "the secondary took over and now runs the service"
 				     : "the primary continues alone and runs the service")
-				  : "the VM was left paused: this side does not run the service";
+			: st && strcmp(st, "colo") == 0
+			? "the VM is paused mid-checkpoint: this side runs the service only once "
+			  "the failover is completed (x-colo-lost-heartbeat) and it resumes"
+			: "the VM was left paused: this side does not run the service";
 	} else {
 		outcome = "run state after failover unknown";
 	}

@@ -6,7 +6,14 @@
  * downtime, setup time, RAM moved) exist only in query-migrate, asked right
  * after the final status.  Which side we are on is the run state: a target
  * sits in "inmigrate" until the migration ends.  A migration that ends in
- * COLO is not "completed": colo.entered takes over. */
+ * COLO is not "completed": colo.entered takes over.
+ *
+ * savevm runs the migration code too: a snapshot-save job and HMP savevm
+ * each send MIGRATION setup, two MIGRATION_PASS and MIGRATION completed
+ * (total-time 0), with no "active" in between, which a real migration always
+ * passes through.  So a source's migration.started is held at "setup" until
+ * the next status: "completed" straight from "setup" is a savevm (reported
+ * by its job, or by the block poll for HMP savevm) and is dropped. */
 #include "config.h"
 
 #include <stdio.h>
@@ -222,8 +229,14 @@ static void end_finish(struct qmp_vm *vm, struct pend *p)
 		hvt_event_set_msg(ev, "VM %s: migration failed after %s: %s", qmp_vm_name(vm), d,
 				  err ? err : "QEMU gave no reason");
 	}
-	if (ev->data)
+	if (ev->data) {
+		/* QEMU 7.2 has no total-time for a failed or cancelled migration:
+		 * keep the time between its own start and end events instead */
+		long long el = data_get_int(ev, "elapsed_us", -1);
+		if (el >= 0 && !json_object_object_get_ex(ev->data, "total_time_ms", NULL))
+			data_ms(ev, "duration_ms", el);
 		json_object_object_del(ev->data, "elapsed_us");
+	}
 }
 
 static const char *end_type(enum mig_role role, const char *status)
@@ -296,11 +309,39 @@ static void end(struct qmp_vm *vm, const struct qmp_msg *m, long long ts, const 
 	state_fold_ended(vm, ts);
 }
 
+/* The status after "setup" decides whether the held migration.started goes
+ * out; true when it was a savevm, whose events are then dropped. */
+static bool release_hold(struct qmp_vm *vm, const char *status)
+{
+	struct pend *p = outq_find(vm, vm->mig.hold_tag);
+	bool savevm = strcmp(status, "completed") == 0 && strcmp(vm->mig.status, "setup") == 0;
+
+	vm->mig.hold_tag = 0;
+	if (p)
+		p->waiting &= ~QBIT(QMP_HOLD_NEXT_STATUS);
+	if (!savevm)
+		return false;
+	if (p) {
+		hvt_event_free(p->ev);
+		p->ev = NULL;
+		p->finish = NULL;
+		p->kind = PK_PLAIN;
+	}
+	vm->mig.in_progress = false;
+	vm->mig.role = MIG_NONE;
+	vm->mig.status[0] = '\0';
+	vm->mig.passes = 0;
+	vm->mig.stopped = false;
+	return true;
+}
+
 static void on_migration(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 {
 	const char *status = jstr(m->data, "status");
 
 	if (!status)
+		return;
+	if (vm->mig.hold_tag && release_hold(vm, status))
 		return;
 	if (strcmp(status, "colo") == 0) {
 		colo_enter(vm, m, ts, NULL);
@@ -319,6 +360,10 @@ static void on_migration(struct qmp_vm *vm, const struct qmp_msg *m, long long t
 			p->kind = PK_MIG_START;
 			p->finish = started_finish;
 			outq_ask(vm, p, QMP_Q_STATUS);
+			if (vm->mig.role == MIG_SOURCE && strcmp(status, "setup") == 0) {
+				p->waiting |= QBIT(QMP_HOLD_NEXT_STATUS);
+				vm->mig.hold_tag = p->tag;
+			}
 		}
 		hvt_strlcpy(vm->mig.status, status, sizeof vm->mig.status);
 		return;
@@ -379,6 +424,16 @@ static void resync(struct qmp_vm *vm, struct pend *p, json_object *ret, long lon
 	if (!status_final(st))
 		return;
 	fingerprint(ret, fp, sizeof fp);
+	long long down = -1, setup = -1;
+	if (strcmp(st, "completed") == 0 && jint(ret, "total-time", &total) && total == 0 &&
+	    jint(ret, "downtime", &down) && down == 0 && jint(ret, "setup-time", &setup) &&
+	    setup == 0 && (!vm->mig.in_progress || strcmp(vm->mig.status, "setup") == 0)) {
+		/* a savevm's (see the top of this file), not a migration */
+		hvt_strlcpy(vm->mig.last_final, fp, sizeof vm->mig.last_final);
+		vm->mig.in_progress = false;
+		vm->mig.role = MIG_NONE;
+		return;
+	}
 	bool news = strcmp(fp, vm->mig.last_final) != 0;
 	hvt_strlcpy(vm->mig.last_final, fp, sizeof vm->mig.last_final);
 	if (p->kind == PK_CONTACT && !vm->mig.in_progress)

@@ -24,6 +24,9 @@
 #define SEV_INFO 6
 
 #define QBIT(q) (1u << (q))
+/* Not a query: a slot that waits for the migration's next status (see
+ * qmp_norm_migration.c, savevm). */
+#define QMP_HOLD_NEXT_STATUS QMP_Q_COUNT
 
 struct qmp_vm;
 struct pend;
@@ -82,6 +85,7 @@ struct qmp_mig {
 	long long stop_ts;            /* source stopped for the final pass */
 	bool stopped;
 	char last_final[160];         /* fingerprint of the last final state reported */
+	unsigned hold_tag;            /* migration.started held until the status after setup */
 };
 
 enum colo_phase {
@@ -130,12 +134,15 @@ struct qmp_vm {
 	char *qemu_version;
 	char *socket;
 	bool contacted;               /* a contact happened for this instance */
+	bool restored;                /* ... before the forwarder restarted (not met again yet) */
+	bool dirty;                   /* changed since the state was last saved */
 	bool connected;
 	/* run state */
 	char status[24];              /* QEMU run state, last known */
 	bool status_known;
 	bool running;
 	bool pause_reported;          /* a vm.paused (or equivalent) went out */
+	bool paused_by_failover;      /* ... it was a colo.failover that left the VM paused */
 	long long paused_ts;
 	long long last_stop_ts;       /* the last STOP, reported or folded */
 	bool shutdown_seen;
@@ -196,6 +203,8 @@ bool state_on_event(struct qmp_vm *vm, const struct qmp_msg *m, long long now_us
 void state_on_status(struct qmp_vm *vm, struct pend *p, json_object *ret, const char *err,
 		     long long now_us);
 bool state_lost(struct qmp_vm *vm, bool peer_closed, long long now_us);
+/* The process met before a restart of the forwarder is gone: vm.vanished, late. */
+void state_gone(struct qmp_vm *vm, long long now_us);
 /* Should a STOP/RESUME be folded into what is going on (migration, COLO, a
  * snapshot job) instead of being reported as vm.paused/vm.resumed? */
 bool state_fold_pause(struct qmp_vm *vm);

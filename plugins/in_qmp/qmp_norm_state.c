@@ -147,6 +147,7 @@ void state_on_status(struct qmp_vm *vm, struct pend *p, json_object *ret, const 
 		 * answers arrive in stream order, so a later RESUME is news. */
 		if (!running && !vm->running && p->kind == PK_COLO_EXIT && !vm->pause_reported) {
 			vm->pause_reported = true;
+			vm->paused_by_failover = true;
 			vm->paused_ts = now_us;
 		}
 		if (p->kind == PK_MIG_START)
@@ -226,6 +227,15 @@ static void on_resume(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 	if (vm->status_known && strcmp(vm->status, "prelaunch") == 0) {
 		/* started with -S (libvirt does): this is when the guest first runs */
 		hvt_event_set_msg(ev, "VM %s began running (left prelaunch)", qmp_vm_name(vm));
+	} else if (vm->paused_by_failover) {
+		/* a COLO failover left it paused (mid-checkpoint); completing the
+		 * failover (or a cont) makes this side the one that runs it */
+		data_bool(ev, "service_here", true);
+		data_str(ev, "after", "colo.failover");
+		if (vm->paused_ts > 0 && ts >= vm->paused_ts)
+			data_ms(ev, "paused_ms", ts - vm->paused_ts);
+		hvt_event_set_msg(ev, "VM %s runs again after its COLO failover: this side now "
+				  "runs the service", qmp_vm_name(vm));
 	} else if (vm->paused_ts > 0 && ts >= vm->paused_ts) {
 		char d[32];
 		data_ms(ev, "paused_ms", ts - vm->paused_ts);
@@ -237,6 +247,7 @@ static void on_resume(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 	if (vm->status_known && strcmp(vm->status, "running") != 0)
 		data_str(ev, "from_status", vm->status);
 	vm->pause_reported = false;
+	vm->paused_by_failover = false;
 	vm->paused_ts = 0;
 	set_status(vm, "running");
 	outq_add(vm, ev);
@@ -319,6 +330,27 @@ bool state_on_event(struct qmp_vm *vm, const struct qmp_msg *m, long long now_us
 }
 
 /* ---- end of the connection ------------------------------------------------ */
+
+void state_gone(struct qmp_vm *vm, long long now_us)
+{
+	if (!vm->contacted || vm->shutdown_seen)
+		return;   /* its end was reported when it happened */
+	struct hvt_event *ev = norm_event(vm, "vm.vanished", SEV_NOTICE, now_us);
+	/* named now: a new process on the socket may be named otherwise */
+	hvt_event_set_vm(ev, qmp_vm_name(vm), vm->uuid);
+	ev->flags |= HVT_EV_LATE;
+	if (vm->status_known)
+		data_str(ev, "last_status", vm->status);
+	data_bool(ev, "was_running", vm->running);
+	if (vm->mig.role != MIG_NONE && vm->mig.status[0])
+		data_str(ev, "migration_status", vm->mig.status);
+	data_str(ev, "cause", "the QEMU process ended while hvtrail was not connected (shut down, "
+		 "migrated away or killed: QMP cannot tell)");
+	data_str(ev, "observed", "resync");
+	hvt_event_set_msg(ev, "VM %s: the QEMU process hvtrail watched before it restarted is gone "
+			  "(it ended while nobody was connected)", qmp_vm_name(vm));
+	outq_add(vm, ev);
+}
 
 bool state_lost(struct qmp_vm *vm, bool peer_closed, long long now_us)
 {

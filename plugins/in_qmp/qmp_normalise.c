@@ -95,6 +95,7 @@ static void forget_instance(struct qmp_vm *vm)
 	vm->status_known = false;
 	vm->running = false;
 	vm->pause_reported = false;
+	vm->paused_by_failover = false;
 	vm->paused_ts = 0;
 	vm->shutdown_seen = false;
 	mig_reset(vm);
@@ -103,8 +104,41 @@ static void forget_instance(struct qmp_vm *vm)
 	block_reset(vm);
 }
 
+bool qmp_vm_restored(const struct qmp_vm *vm)
+{
+	return vm->restored;
+}
+
+bool qmp_vm_dirty(const struct qmp_vm *vm)
+{
+	return vm->dirty;
+}
+
+void qmp_vm_mark_saved(struct qmp_vm *vm)
+{
+	vm->dirty = false;
+}
+
+void qmp_vm_gone(struct qmp_vm *vm, long long now_us)
+{
+	if (!vm->restored)
+		return;
+	vm->restored = false;
+	vm->dirty = true;
+	state_gone(vm, now_us);
+	outq_flush(vm);
+	forget_instance(vm);
+}
+
 void qmp_vm_contact(struct qmp_vm *vm, const struct qmp_contact *c)
 {
+	bool was_restored = vm->restored;
+
+	vm->restored = false;
+	vm->dirty = true;
+	/* the process we knew before a restart was replaced while we were away */
+	if (was_restored && c->new_instance)
+		state_gone(vm, c->now_us);
 	if (c->new_instance || !vm->contacted)
 		forget_instance(vm);
 	hvt_event_set_str(&vm->name, c->name && *c->name ? c->name : NULL);
@@ -163,6 +197,7 @@ void qmp_vm_message(struct qmp_vm *vm, const struct qmp_msg *m, long long now_us
 {
 	if (m->kind != QMP_MSG_EVENT || !m->event)
 		return;
+	vm->dirty = true;
 	/* Each area claims the events it understands; order matters only for
 	 * STOP/RESUME, which the run state hands to whoever folds them. */
 	if (!colo_on_event(vm, m, now_us) && !mig_on_event(vm, m, now_us) &&
@@ -200,6 +235,7 @@ void qmp_vm_reply(struct qmp_vm *vm, enum qmp_query q, unsigned tag, json_object
 bool qmp_vm_lost(struct qmp_vm *vm, bool peer_closed, long long now_us)
 {
 	vm->connected = false;
+	vm->dirty = true;
 	vm->block_polls = 0;   /* their answers will not come */
 	outq_release_all(vm);
 	colo_flush(vm, NULL, now_us);

@@ -83,6 +83,22 @@ bool qmp_vm_lost(struct qmp_vm *vm, bool peer_closed, long long now_us);
 /* Periodic: look at the block graph (snapshots that emit no event). */
 void qmp_vm_poll(struct qmp_vm *vm, long long now_us);
 
+/* ---- across a restart of the forwarder (qmp_norm_persist.c) ----------------
+ * The state of the QEMU process as JSON (NULL when there is none: never
+ * contacted, or it exited).  Save it only when qmp_vm_pending() is 0 and the
+ * events emitted so far are durable. */
+json_object *qmp_vm_save(const struct qmp_vm *vm);
+/* Take a saved state back: meeting that QEMU process again (new_instance
+ * false) is then a reconnect, whose resync reports what changed, late. */
+bool qmp_vm_restore(struct qmp_vm *vm, json_object *saved);
+bool qmp_vm_restored(const struct qmp_vm *vm);
+/* The restored process is gone (nobody listens on its socket, or the socket
+ * is gone): report it vanished while nobody watched, and forget it. */
+void qmp_vm_gone(struct qmp_vm *vm, long long now_us);
+/* Anything happened since the last qmp_vm_mark_saved()? */
+bool qmp_vm_dirty(const struct qmp_vm *vm);
+void qmp_vm_mark_saved(struct qmp_vm *vm);
+
 const char *qmp_vm_name(const struct qmp_vm *vm);
 const char *qmp_vm_uuid(const struct qmp_vm *vm);
 /* Events waiting for answers (for stats and tests). */

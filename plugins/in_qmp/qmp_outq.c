@@ -113,7 +113,9 @@ void outq_put(struct qmp_vm *vm, struct pend *p, struct hvt_event *ev)
 
 static void emit_one(struct qmp_vm *vm, struct hvt_event *ev)
 {
-	hvt_event_set_vm(ev, qmp_vm_name(vm), vm->uuid);
+	vm->dirty = true;
+	if (!ev->vm_name && !ev->vm_uuid)   /* else it is about an earlier process (state_gone) */
+		hvt_event_set_vm(ev, qmp_vm_name(vm), vm->uuid);
 	if (!ev->source)
 		hvt_event_set_str(&ev->source, "qmp");
 	vm->ops->emit(vm->arg, ev);

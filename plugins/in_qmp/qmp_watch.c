@@ -167,6 +167,10 @@ static int dir_start(struct qmp_input *in)
 	/* watch first, then scan: a socket created in between is seen twice,
 	 * which is harmless, rather than never */
 	qmp_watch_rescan(in);
+	if (!in->orphans_checked) {
+		in->orphans_checked = true;
+		qmp_endpoint_report_orphans(in);
+	}
 	return 0;
 }
 

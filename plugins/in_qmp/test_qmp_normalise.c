@@ -185,6 +185,15 @@ START_TEST(test_migration_figures)
 	ck_assert(json_object_get_boolean(data_of(ev, "running")));
 	ck_assert(fabs(json_object_get_double(data_of(ev, "duration_ms")) - 1126.98) < 0.01);
 	replay_free(&r);
+
+	/* QEMU gives no figures for a cancelled migration: its own timestamps
+	 * give the duration, the pass events the passes */
+	replay_run(&r, "migration-cancel-src-mon2.jsonl", "migration-cancel-src.jsonl", 0.05, NULL);
+	ev = replay_find(&r, "migration.cancelled");
+	ck_assert(json_object_get_double(data_of(ev, "duration_ms")) > 100);
+	ck_assert_int_ge(data_int_of(ev, "passes"), 2);
+	ck_assert(!json_object_object_get_ex(ev->data, "total_time_ms", NULL));
+	replay_free(&r);
 }
 END_TEST
 
@@ -474,6 +483,61 @@ START_TEST(test_order_kept)
 }
 END_TEST
 
+/* savevm runs QEMU's migration code: with the events capability on (the
+ * forwarder turns it on) a snapshot-save job and HMP savevm each send
+ * MIGRATION setup -> completed.  That is a snapshot, not a migration. */
+START_TEST(test_savevm_is_no_migration)
+{
+	contact_running();
+	event("JOB_STATUS_CHANGE", "{\"status\": \"created\", \"id\": \"s0\"}");
+	answer(QMP_Q_JOBS, "[{\"id\": \"s0\", \"type\": \"snapshot-save\", \"status\": \"running\"}]");
+	event("JOB_STATUS_CHANGE", "{\"status\": \"running\", \"id\": \"s0\"}");
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	event("MIGRATION_PASS", "{\"pass\": 1}");
+	event("MIGRATION_PASS", "{\"pass\": 2}");
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("RESUME", NULL);
+	event("JOB_STATUS_CHANGE", "{\"status\": \"waiting\", \"id\": \"s0\"}");
+	event("JOB_STATUS_CHANGE", "{\"status\": \"pending\", \"id\": \"s0\"}");
+	event("JOB_STATUS_CHANGE", "{\"status\": \"concluded\", \"id\": \"s0\"}");
+	answer_all(QMP_Q_STATUS, RUNNING);
+	answer_all(QMP_Q_JOBS, "[{\"id\": \"s0\", \"type\": \"snapshot-save\", \"status\": \"concluded\"}]");
+	answer_all(QMP_Q_BLOCK, "[]");
+	assert_types("vm.started snapshot.created");
+	ck_assert(json_object_get_double(data_of(find("snapshot.created"), "vm_paused_ms")) > 0);
+	/* HMP savevm: no job says why the VM paused, so the pause is reported;
+	 * the snapshot itself is found by the block poll */
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	event("MIGRATION_PASS", "{\"pass\": 1}");
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("RESUME", NULL);
+	answer_all(QMP_Q_STATUS, RUNNING);
+	assert_types("vm.started snapshot.created vm.paused vm.resumed");
+	/* ... and a reconnect does not take its query-migrate for a migration */
+	qmp_vm_lost(VM, false, NOW);
+	contact(false, NOW);
+	answer(QMP_Q_STATUS, RUNNING);
+	answer(QMP_Q_MIGRATE, "{\"status\": \"completed\", \"total-time\": 0, \"downtime\": 0, "
+	       "\"setup-time\": 0, \"ram\": {\"transferred\": 545915}}");
+	answer(QMP_Q_JOBS, "[]");
+	answer(QMP_Q_BLOCK, "[]");
+	assert_types("vm.started snapshot.created vm.paused vm.resumed");
+	/* a real migration goes through "active" and still is one */
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	assert_types("vm.started snapshot.created vm.paused vm.resumed");   /* held */
+	event("MIGRATION", "{\"status\": \"active\"}");
+	answer_all(QMP_Q_STATUS, RUNNING);
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	answer(QMP_Q_MIGRATE, "{\"status\": \"completed\", \"total-time\": 300, \"downtime\": 9}");
+	assert_types("vm.started snapshot.created vm.paused vm.resumed migration.started "
+		     "migration.completed");
+	ck_assert_uint_eq(qmp_vm_pending(VM), 0);
+}
+END_TEST
+
 /* A timed-out query releases the event without its figures. */
 START_TEST(test_query_timeout)
 {
@@ -562,6 +626,7 @@ START_TEST(test_resync)
 }
 END_TEST
 
+
 /* A migration under way when we first connect: started is reported late
  * so that its completion has a beginning; an old one is history. */
 START_TEST(test_first_contact_migration)
@@ -628,6 +693,45 @@ START_TEST(test_block_external)
 	answer(QMP_Q_BLOCK, block_answer("other", NULL, NULL, NULL));
 	assert_types("vm.started snapshot.external.created snapshot.external.created "
 		     "block.commit.completed block.chain.changed");
+}
+END_TEST
+
+/* A disk under block replication, named by its options as QEMU does. */
+#define REPL_ANSWER(extra) \
+	"[{\"device\": \"\", \"qdev\": \"/machine/peripheral/vda/virtio-backend\", " \
+	"\"inserted\": {\"node-name\": \"childs0\", \"image\": {\"filename\": " \
+	"\"json:{\\\"driver\\\": \\\"replication\\\", \\\"mode\\\": \\\"secondary\\\"" extra "}\"}}}]"
+
+/* COLO's block replication rearranges the disks while COLO runs and at its
+ * end: none of that is a snapshot or a chain change of anyone's doing. */
+START_TEST(test_block_colo_quiet)
+{
+	contact_running();
+	answer(QMP_Q_BLOCK, block_answer("disk0", NULL, NULL, NULL));
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	event("MIGRATION", "{\"status\": \"active\"}");
+	answer_all(QMP_Q_STATUS, RUNNING);
+	event("MIGRATION", "{\"status\": \"colo\"}");
+	answer(QMP_Q_COLO, "{\"mode\": \"secondary\", \"last-mode\": \"none\", \"reason\": \"none\"}");
+	qmp_vm_poll(VM, NOW);
+	answer(QMP_Q_BLOCK, block_answer("cbw", "disk0", "disk0", NULL));
+	event("COLO_EXIT", "{\"mode\": \"secondary\", \"reason\": \"error\"}");
+	answer_all(QMP_Q_STATUS, RUNNING);
+	answer_all(QMP_Q_COLO, "{\"mode\": \"secondary\", \"last-mode\": \"none\", \"reason\": \"none\"}");
+	qmp_vm_poll(VM, NOW);
+	answer(QMP_Q_BLOCK, block_answer("other", NULL, NULL, NULL));
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	answer(QMP_Q_BLOCK, REPL_ANSWER("\\\"file\\\": {\\\"backing\\\": {}}"));   /* the new baseline */
+	/* replication finishes its own commit after COLO ended, silently */
+	qmp_vm_poll(VM, NOW);
+	answer(QMP_Q_BLOCK, REPL_ANSWER(""));
+	qmp_vm_poll(VM, NOW);
+	answer(QMP_Q_BLOCK, block_answer("disk0", NULL, NULL, NULL));
+	assert_types("vm.started migration.started colo.entered colo.failover");
+	/* after COLO the block graph is watched as before */
+	qmp_vm_poll(VM, NOW);
+	answer(QMP_Q_BLOCK, block_answer("ov1", "disk0", "base", NULL));
+	assert_types("vm.started migration.started colo.entered colo.failover block.chain.changed");
 }
 END_TEST
 
@@ -714,11 +818,19 @@ START_TEST(test_colo_summary)
 	ck_assert_msg(strstr(ev->msg, "left paused"), "%s", ev->msg);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(data_of(ev, "colo_status"),
 								       "mode")), "primary");
-	/* left paused: resuming it later is reported */
+	/* left paused: resuming it later is reported, and says who serves now */
 	event("MIGRATION", "{\"status\": \"completed\"}");
 	event("RESUME", NULL);
 	assert_types("vm.started migration.started colo.entered colo.checkpoints colo.checkpoints "
 		     "colo.checkpoints colo.checkpoints colo.failover vm.resumed");
+	ev = find("vm.resumed");
+	ck_assert(json_object_get_boolean(data_of(ev, "service_here")));
+	ck_assert_str_eq(data_str_of(ev, "after"), "colo.failover");
+	/* ... once: the next pause and resume are plain */
+	event("STOP", NULL);
+	answer(QMP_Q_STATUS, PAUSED);
+	event("RESUME", NULL);
+	ck_assert_ptr_null(json_object_object_get(F->ev[F->nev - 1]->data, "after"));
 }
 END_TEST
 
@@ -800,6 +912,83 @@ START_TEST(test_job_table_full)
 }
 END_TEST
 
+/* The forwarder restarts: a fresh normaliser with the saved state meets the
+ * same QEMU process as a reconnect and reports only what changed. */
+static void restart(int new_instance)
+{
+	ck_assert_uint_eq(qmp_vm_pending(VM), 0);
+	json_object *saved = qmp_vm_save(VM);
+	ck_assert_ptr_nonnull(saved);
+	/* through text, as the file holds it */
+	json_object *back = json_tokener_parse(json_object_to_json_string(saved));
+	json_object_put(saved);
+	qmp_vm_free(VM);
+	VM = qmp_vm_new("web1-sock", NULL, &f_ops, F);
+	ck_assert(qmp_vm_restore(VM, back));
+	ck_assert(qmp_vm_restored(VM));
+	json_object_put(back);
+	if (new_instance < 2)
+		contact(new_instance == 1, NOW);
+}
+
+START_TEST(test_restart_resync)
+{
+	contact_running();
+	answer_all(QMP_Q_BLOCK, block_answer("disk0", NULL, NULL, SNAPS(SNAP("s1", 0))));
+	event("JOB_STATUS_CHANGE", "{\"status\": \"created\", \"id\": \"old\"}");
+	answer(QMP_Q_JOBS, "[{\"id\": \"old\", \"type\": \"snapshot-delete\", \"status\": \"running\"}]");
+	event("JOB_STATUS_CHANGE", "{\"status\": \"concluded\", \"id\": \"old\"}");
+	answer_all(QMP_Q_JOBS, "[{\"id\": \"old\", \"type\": \"snapshot-delete\", \"status\": \"concluded\"}]");
+	answer_all(QMP_Q_BLOCK, block_answer("disk0", NULL, NULL, NULL));
+	assert_types("vm.started snapshot.deleted");
+	/* the forwarder is stopped; meanwhile the VM is paused, two overlays
+	 * are put on its disk, a snapshot job concludes (the old one is still
+	 * listed: not news), and the forwarder starts again */
+	restart(false);
+	answer(QMP_Q_STATUS, PAUSED);
+	answer(QMP_Q_MIGRATE, NO_MIG);
+	answer(QMP_Q_JOBS, "[{\"id\": \"old\", \"type\": \"snapshot-delete\", \"status\": \"concluded\"}, "
+	       "{\"id\": \"new\", \"type\": \"snapshot-save\", \"status\": \"concluded\"}]");
+	answer(QMP_Q_BLOCK, block_answer("ov2", "ov1", "disk0", NULL));
+	assert_types("vm.started snapshot.deleted vm.paused(late) snapshot.created(late) "
+		     "snapshot.external.created(late) snapshot.external.created(late)");
+	struct hvt_event *ev = F->ev[2];
+	ck_assert_str_eq(data_str_of(ev, "observed"), "resync");
+	ck_assert_str_eq(ev->vm_name, "web1");   /* the saved identity, not the socket's */
+	/* then it runs again: live, and no vm.started for a process we knew */
+	event("RESUME", NULL);
+	assert_types("vm.started snapshot.deleted vm.paused(late) snapshot.created(late) "
+		     "snapshot.external.created(late) snapshot.external.created(late) vm.resumed");
+	/* a restart with nothing changed reports nothing */
+	restart(false);
+	answer(QMP_Q_STATUS, RUNNING);
+	answer(QMP_Q_MIGRATE, NO_MIG);
+	answer(QMP_Q_JOBS, "[]");
+	answer(QMP_Q_BLOCK, block_answer("ov2", "ov1", "disk0", NULL));
+	ck_assert_uint_eq(F->nev, 7);
+	/* a new QEMU process on the socket: the old one ended unseen */
+	restart(true);
+	answer(QMP_Q_STATUS, RUNNING);
+	answer(QMP_Q_MIGRATE, NO_MIG);
+	answer(QMP_Q_JOBS, "[]");
+	answer(QMP_Q_BLOCK, "[]");
+	ck_assert_uint_eq(F->nev, 9);
+	ck_assert_str_eq(F->ev[7]->type, "vm.vanished");
+	ck_assert(F->ev[7]->flags & HVT_EV_LATE);
+	ck_assert_int_eq(F->ev[7]->severity, 5);
+	ck_assert_str_eq(F->ev[8]->type, "vm.started");
+	ck_assert(!(F->ev[8]->flags & HVT_EV_LATE));
+	/* ... or nobody listens on it any more */
+	restart(2);
+	qmp_vm_gone(VM, NOW);
+	ck_assert_uint_eq(F->nev, 10);
+	ck_assert_str_eq(F->ev[9]->type, "vm.vanished");
+	ck_assert_str_eq(F->ev[9]->vm_uuid, "5a7e0f9c-8a3b-4a53-9a3e-0d0f2b9d1c11");
+	ck_assert(!qmp_vm_restored(VM));
+	ck_assert_ptr_null(qmp_vm_save(VM));   /* forgotten: nothing to keep */
+}
+END_TEST
+
 static Suite *normalise_suite(void)
 {
 	Suite *s = suite_create("qmp_normalise");
@@ -820,12 +1009,15 @@ static Suite *normalise_suite(void)
 	tcase_add_test(tc, test_started_identity);
 	tcase_add_test(tc, test_order_kept);
 	tcase_add_test(tc, test_query_timeout);
+	tcase_add_test(tc, test_savevm_is_no_migration);
 	tcase_add_test(tc, test_query_refused);
 	tcase_add_test(tc, test_vanished);
 	tcase_add_test(tc, test_resync);
 	tcase_add_test(tc, test_first_contact_migration);
+	tcase_add_test(tc, test_restart_resync);
 	tcase_add_test(tc, test_block_external);
 	tcase_add_test(tc, test_block_internal);
+	tcase_add_test(tc, test_block_colo_quiet);
 	tcase_add_test(tc, test_snapshot_job_tag);
 	tcase_add_test(tc, test_colo_summary);
 	tcase_add_test(tc, test_unmapped_budget);
