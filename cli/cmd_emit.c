@@ -35,6 +35,11 @@
  * what arrives in that time at full speed. */
 #define MAX_INFLIGHT (1 << 21)
 
+/* Lines queued ahead of the socket: a partial send moves the rest to the
+ * front, so the queue stays about one socket buffer long (a megabyte made
+ * the load generator spend its time in memmove). */
+#define OUT_HIGH (64u << 10)
+
 struct emitter {
 	const char *socket;
 	int fd;
@@ -201,9 +206,11 @@ static bool queue_next(struct emitter *e)
 		       "\"data\":{\"n\":%lld", e->type, e->next % 100, e->next, e->next);
 	size_t len = e->out.len - before + 4;
 	if (e->size > len + 10) {
+		size_t pad = e->size - (len + 10);
 		hvt_buf_append_str(&e->out, ",\"pad\":\"");
-		for (size_t i = len + 10; i < e->size; i++)
-			hvt_buf_append(&e->out, "x", 1);
+		hvt_buf_reserve(&e->out, pad);
+		memset(e->out.data + e->out.len, 'x', pad);
+		e->out.len += pad;
 		hvt_buf_append(&e->out, "\"", 1);
 	}
 	hvt_buf_append_str(&e->out, "}}\n");
@@ -257,7 +264,7 @@ static int pump(struct emitter *e)
 {
 	for (;;) {
 		/* fill the output while the window and the rate allow */
-		while (!e->input_done && inflight_n(e) < MAX_INFLIGHT - 1 && e->out.len < (1u << 20) &&
+		while (!e->input_done && inflight_n(e) < MAX_INFLIGHT - 1 && e->out.len < OUT_HIGH &&
 		       rate_wait_ms(e) == 0) {
 			if (!queue_next(e))
 				e->input_done = true;

@@ -33,10 +33,14 @@ static void append_field(struct hvt_buf *out, const char *s, size_t max)
 		hvt_buf_append(out, "-", 1);
 		return;
 	}
-	for (const char *p = s; *p && n < max; p++, n++) {
-		char c = (*p >= 33 && *p <= 126) ? *p : '_';
-		hvt_buf_append(out, &c, 1);
-	}
+	while (s[n] && n < max)
+		n++;
+	hvt_buf_reserve(out, n);
+	char *w = out->data + out->len;
+	for (size_t i = 0; i < n; i++)
+		w[i] = (s[i] >= 33 && s[i] <= 126) ? s[i] : '_';
+	out->len += n;
+	out->data[out->len] = '\0';
 }
 
 void hvt_syslog_format(struct hvt_buf *out, int facility, const struct hvt_event *ev,
@@ -45,7 +49,11 @@ void hvt_syslog_format(struct hvt_buf *out, int facility, const struct hvt_event
 	char ts[40];
 
 	hvt_format_rfc3339(ev->ts_us ? ev->ts_us : ev->received_us, ts, sizeof ts);
-	hvt_buf_printf(out, "<%d>1 %s ", facility * 8 + (ev->severity & 7), ts);
+	hvt_buf_append(out, "<", 1);
+	hvt_buf_append_u64(out, (uint64_t)(facility * 8 + (ev->severity & 7)));
+	hvt_buf_append(out, ">1 ", 3);
+	hvt_buf_append(out, ts, strlen(ts));
+	hvt_buf_append(out, " ", 1);
 	append_field(out, ev->host, 255);
 	hvt_buf_append_str(out, " hvtrail - ");
 	append_field(out, ev->type, 32);

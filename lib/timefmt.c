@@ -11,20 +11,56 @@
 
 #include "timefmt.h"
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (the well-known
+ * days-from-civil algorithm): what timegm() computes, without its lock on
+ * the time zone state, which showed in the collector's profile. */
+static long long days_from_civil(long long y, int m, int d)
+{
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	long long yoe = y - era * 400;
+	long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* Every event is formatted with two or three timestamps, mostly of the
+ * same second: keep the formatted "YYYY-MM-DDTHH:MM:SS" of the last second
+ * per thread, and write only the microseconds by hand. */
+static __thread long long fmt_cached_sec = -1;
+static __thread char fmt_cached[32];
+
 void hvt_format_rfc3339(long long us, char *buf, size_t size)
 {
 	time_t sec = (time_t)(us / 1000000);
 	long frac = (long)(us % 1000000);
-	struct tm tm;
 
 	if (frac < 0) {
 		frac += 1000000;
 		sec -= 1;
 	}
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	if (sec != fmt_cached_sec || size < 28) {
+		struct tm tm;
+		char prefix[sizeof fmt_cached];
+
+		gmtime_r(&sec, &tm);
+		int n = snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (size < 28 || n != 19) {        /* short buffer or a year beyond 9999 */
+			snprintf(buf, size, "%s.%06ldZ", prefix, frac);
+			return;
+		}
+		memcpy(fmt_cached, prefix, 20);
+		fmt_cached_sec = sec;
+	}
+	memcpy(buf, fmt_cached, 19);
+	buf[19] = '.';
+	for (int i = 25; i >= 20; i--) {
+		buf[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	buf[26] = 'Z';
+	buf[27] = '\0';
 }
 
 static int parse_digits(const char **p, int n, int *out)
@@ -107,9 +143,9 @@ static int parse_iso(const char *s, long long *us, int *has_zone, struct tm *tm_
 		*tm_out = tm;
 	if (frac_out)
 		*frac_out = frac;
-	time_t t = timegm(&tm);
+	long long t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= zsign * (zh * 3600 + zm * 60);
-	*us = (long long)t * 1000000 + frac;
+	*us = t * 1000000 + frac;
 	return 0;
 }
 

@@ -162,16 +162,35 @@ void hvt_buf_printf(struct hvt_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* one formatting pass when the text fits in the room there is (the
+	 * usual case); measuring first cost a second pass on every event */
+	hvt_buf_reserve(b, 64);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	hvt_buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		hvt_buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+void hvt_buf_append_u64(struct hvt_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof tmp;
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	hvt_buf_append(b, tmp + i, sizeof tmp - i);
 }
 
 void hvt_buf_reset(struct hvt_buf *b)

@@ -41,6 +41,7 @@ void hvt_buf_reserve(struct hvt_buf *b, size_t extra);
 void hvt_buf_append(struct hvt_buf *b, const void *p, size_t n);
 void hvt_buf_append_str(struct hvt_buf *b, const char *s);
 void hvt_buf_printf(struct hvt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hvt_buf_append_u64(struct hvt_buf *b, uint64_t v);        /* decimal, no printf */
 void hvt_buf_reset(struct hvt_buf *b);
 void hvt_buf_free(struct hvt_buf *b);
 const char *hvt_buf_cstr(struct hvt_buf *b);   /* NUL-terminates without growing len */

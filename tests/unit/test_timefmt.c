@@ -230,6 +230,42 @@ START_TEST(sizes)
 }
 END_TEST
 
+/* The hand-made formatter (cached second) and parser (no timegm) agree
+ * with gmtime/timegm over a wide spread of instants: every day of
+ * 1900-2400 at a varying time of day, both sides of the epoch, and the
+ * same second formatted twice in a row (the cache). */
+START_TEST(rfc3339_agrees_with_libc)
+{
+	char buf[40], want[128];
+	long long back;
+
+	for (long long day = -25567; day < 157000; day += 7) {
+		long long sec = day * 86400 + (day * 7919) % 86400;
+		long long frac = (day * 104729) % 1000000;
+		if (frac < 0)
+			frac += 1000000;
+		long long us = sec * 1000000 + frac;
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+		for (int twice = 0; twice < 2; twice++) {
+			hvt_format_rfc3339(us, buf, sizeof buf);
+			ck_assert_str_eq(buf, want);
+		}
+		ck_assert_int_eq(hvt_parse_rfc3339(buf, &back), 0);
+		ck_assert_int_eq(back, us);
+	}
+	/* a buffer too short for the whole stamp is cut, as snprintf would */
+	hvt_format_rfc3339(1700000000123456LL, buf, 12);
+	ck_assert_str_eq(buf, "2023-11-14T");
+	/* offsets and a leap second, as timegm reads them */
+	ck_assert_int_eq(hvt_parse_rfc3339("2024-02-29T23:59:60+01:00", &back), 0);
+	ck_assert_int_eq(back, 1709251200LL * 1000000 - 3600LL * 1000000);
+}
+END_TEST
+
 static Suite *timefmt_suite(void)
 {
 	Suite *s = suite_create("timefmt");
@@ -237,6 +273,7 @@ static Suite *timefmt_suite(void)
 
 	tcase_add_test(tc, format_rfc3339);
 	tcase_add_test(tc, parse_rfc3339);
+	tcase_add_test(tc, rfc3339_agrees_with_libc);
 	tcase_add_test(tc, relative_specs);
 	tcase_add_test(tc, calendar_days_are_local);
 	tcase_add_test(tc, iso_local_vs_zoned);
