@@ -22,6 +22,9 @@ int cmd_stats(int argc, char **argv);
 int cmd_gaps(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+/* `query --timeline`: one VM across hosts (timeline.c) */
+int cmd_timeline(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 
 /* "hvtrail CMD: message" on stderr. */

@@ -26,6 +26,7 @@ static const struct command {
 	{ "verify", cmd_verify, "prove from the index that each host's trail is complete and unaltered" },
 	{ "alerts", cmd_alerts, "recent alerts and the state of their deliveries" },
 	{ "emit", cmd_emit, "hand an event to the local forwarder (hook scripts, load tests)" },
+	{ "doctor", cmd_doctor, "check this host's forwarder setup and say what to fix" },
 };
 
 const char cli_index_help[] =
@@ -137,5 +138,9 @@ int main(int argc, char **argv)
 	static char prog_cmd[64];
 	snprintf(prog_cmd, sizeof prog_cmd, "%s %s", CLI_PROG, c->name);
 	argv[1] = prog_cmd;
+	/* `query --timeline` is a view of its own, kept apart from query's code */
+	for (int i = 2; c->run == cmd_query && i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--timeline") == 0)
+			return cmd_timeline(argc - 1, argv + 1);
 	return c->run(argc - 1, argv + 1);
 }

@@ -601,8 +601,77 @@ static void print_cell(const char *s)
 	}
 }
 
+static enum hvt_conf_schema_format schema_format = HVT_SCHEMA_MARKDOWN;
+
+void hvt_conf_schema_set_format(enum hvt_conf_schema_format f)
+{
+	schema_format = f;
+}
+
+/* Text for troff: backslashes and hyphens escaped (so a reader can copy
+ * "drop\-oldest" as typed), no line starting with a control character,
+ * and with breaks, a break point after every ':' (a GnuTLS priority string
+ * is one long word). */
+static void man_text(const char *s, bool breaks)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", stdout);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s == '-')
+			fputs("\\-", stdout);
+		else if (*s == ':' && breaks)
+			fputs(":\\:", stdout);
+		else if (*s == '\n')
+			putchar(' ');
+		else
+			putchar(*s);
+	}
+}
+
+/* One section as a troff -man list: the key in bold, its type and default,
+ * then what it means.  hvtrail.conf(5) is built from this at build time. */
+static void schema_man(const char *section, const struct hvt_conf_key *schema)
+{
+	printf(".SS \"[");
+	man_text(section, false);
+	printf("]\"\n");
+	for (const struct hvt_conf_key *k = schema; k && k->name; k++) {
+		printf(".TP\n\\fB");
+		man_text(k->name, false);
+		printf("\\fR (\\fI%s\\fR", k->type == HVT_CONF_ENUM ? "one of" : type_name(k));
+		if (k->type == HVT_CONF_ENUM) {
+			for (const char *c = k->choices; *c;) {
+				size_t n = strcspn(c, "|");
+				char *choice = hvt_strndup(c, n);
+				printf("%s\\fB", c == k->choices ? " " : ", ");
+				man_text(choice, false);
+				printf("\\fR");
+				free(choice);
+				c += n + (c[n] == '|');
+			}
+		}
+		if (k->flags & HVT_CONF_REQUIRED) {
+			printf("; required)\n");
+		} else if (!k->def || !*k->def) {
+			printf("; default: empty)\n");
+		} else {
+			printf("; default: \\fB");
+			man_text(k->def, true);
+			printf("\\fR)\n");
+		}
+		man_text(k->help, false);
+		putchar('\n');
+	}
+}
+
 void hvt_conf_schema_markdown(const char *section, const struct hvt_conf_key *schema)
 {
+	if (schema_format == HVT_SCHEMA_MAN) {
+		schema_man(section, schema);
+		return;
+	}
 	printf("### [%s]\n\n| key | type | default | meaning |\n|---|---|---|---|\n", section);
 	for (const struct hvt_conf_key *k = schema; k && k->name; k++) {
 		printf("| `%s` | %s", k->name, type_name(k));

@@ -105,7 +105,12 @@ void hvt_conf_list_free(char **list);
 /* Where a key was set ("file:line"), for error messages at run time. */
 const char *hvt_conf_where(const struct hvt_conf_section *s, const char *key, char *buf, int size);
 
-/* Print a schema as a markdown table (docs/config.md is checked against it). */
+/* Print a schema as a markdown table (docs/config.md is checked against it),
+ * or, after hvt_conf_schema_set_format(HVT_SCHEMA_MAN) (the daemons'
+ * --print-schema=man), as troff -man text for hvtrail.conf(5), which the
+ * build generates from it so the manual cannot drift from the code. */
 void hvt_conf_schema_markdown(const char *section, const struct hvt_conf_key *schema);
+enum hvt_conf_schema_format { HVT_SCHEMA_MARKDOWN, HVT_SCHEMA_MAN };
+void hvt_conf_schema_set_format(enum hvt_conf_schema_format f);
 
 #endif

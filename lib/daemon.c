@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "util.h"
@@ -30,7 +31,9 @@ static void usage(FILE *f, const char *prog, const char *default_config, const c
 		"                      problems are printed as FILE:LINE: problem, exit status 1\n"
 		"  -d, --debug         log at debug level\n"
 		"      --list-plugins  load and list the plugins the configuration names\n"
-		"      --print-schema  print every configuration key as markdown\n"
+		"      --print-schema[=FORMAT]\n"
+		"                      print every configuration key: markdown (the default,\n"
+		"                      docs/config.md) or man (troff, hvtrail.conf(5))\n"
 		"  -V, --version       print the version\n"
 		"  -h, --help          this help\n", prog, summary, default_config);
 }
@@ -43,7 +46,7 @@ void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "list-plugins", no_argument, NULL, 'L' },
-		{ "print-schema", no_argument, NULL, 'S' },
+		{ "print-schema", optional_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -58,7 +61,17 @@ void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *
 		case 'C': a->check_config = true; break;
 		case 'd': a->debug = true; break;
 		case 'L': a->list_plugins = true; break;
-		case 'S': a->print_schema = true; break;
+		case 'S':
+			/* the daemons print through hvt_conf_schema_markdown, which
+			 * follows the format chosen here */
+			if (optarg && strcmp(optarg, "man") == 0) {
+				hvt_conf_schema_set_format(HVT_SCHEMA_MAN);
+			} else if (optarg && strcmp(optarg, "markdown") != 0) {
+				fprintf(stderr, "%s: --print-schema takes markdown or man, not '%s'\n", prog, optarg);
+				exit(2);
+			}
+			a->print_schema = true;
+			break;
 		case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); exit(0);
 		case 'h': usage(stdout, prog, default_config, summary); exit(0);
 		default: usage(stderr, prog, default_config, summary); exit(2);
