@@ -270,6 +270,9 @@ void indexer_stop(struct indexer *ix, long long drain_ms)
 	hvt_spool_wake(ix->inbox);
 	pthread_join(ix->thread, NULL);
 	ix->running = false;
+	/* resends are normal after reconnects; how many is worth knowing */
+	hvt_log(LOG_INFO, "indexer: %" PRIu64 " events stored since start, %" PRIu64 " resends dropped as "
+		"duplicates", ix->cnt.indexed, ix->cnt.duplicates);
 }
 
 void indexer_free(struct indexer *ix)

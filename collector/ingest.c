@@ -28,7 +28,7 @@ const char *const ingest_reject_keys[REJ_COUNT] = {
  * stats` (collector/rxstats.h); no forwarder may report under one. */
 #define RESERVED_HOST_PREFIX '('
 
-#define SYSLOG_STREAM_PREFIX "syslog"
+#define SYSLOG_STREAM_PREFIX HVT_SYSLOG_STREAM
 
 static int reject(const struct ingest_sink *s, struct ingest_counters *c, enum ingest_reject why,
 		  const char *detail)
@@ -234,7 +234,7 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	hvt_event_data_add(ev, "facility", json_object_new_int(m->pri >> 3));
 	hvt_event_data_add(ev, "program",
 			   json_object_new_string_len(m->app, (int)utf8_cut(m->app, m->app_len, 128)));
-	if (m->procid_len)
+	if (m->procid_len && !(m->procid_len == 1 && m->procid[0] == '-'))   /* RFC 5424 NILVALUE */
 		hvt_event_data_add(ev, "procid",
 				   json_object_new_string_len(m->procid, (int)utf8_cut(m->procid, m->procid_len, 128)));
 	if (m->msgid_len && !(m->msgid_len == 1 && m->msgid[0] == '-'))

@@ -18,6 +18,11 @@
 
 #define HVT_EVENT_VERSION 1
 #define HVT_STREAM_LEN 16         /* hex characters of a stream id */
+/* The stream of plain syslog lines the collector receives (from rsyslog):
+ * their seq is a hash of the line's bytes, so one id is one line; the JSON
+ * the collector makes of it also says when and from which relay it came,
+ * which differs between a line and its resend. */
+#define HVT_SYSLOG_STREAM "syslog"
 #define HVT_HASH_HEX_LEN 64       /* SHA-256 in hex */
 
 enum hvt_event_flags {

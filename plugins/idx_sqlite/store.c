@@ -190,12 +190,18 @@ static int insert_event(struct idx *x, int64_t stream_id, int64_t vm_id, const s
 
 /* A resend is byte-identical by design; a different text under a known id
  * means a forwarder bug or tampering.  The first copy stays (it is what the
- * hash chain covers); say so, because nobody else will notice. */
+ * hash chain covers); say so, because nobody else will notice.  Plain
+ * syslog lines are the exception: their id is the hash of the line, so the
+ * same id is the same line, and their JSON differs only in when and from
+ * which relay the copy came. */
 static int check_resend(struct idx *x, int64_t stream_id, const struct hvt_stored *it)
 {
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(10000);
 	sqlite3_stmt *st = x->st.get_raw;
 	bool same = true;
+
+	if (strcmp(it->ev->stream, HVT_SYSLOG_STREAM) == 0)
+		return 0;
 
 	sqlite3_bind_int64(st, 1, stream_id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)it->ev->seq);
