@@ -45,6 +45,8 @@ static void help(void)
 	       "                         received, one per line) or csv\n"
 	       "  -f, --follow           keep printing new events as they are stored; stop with\n"
 	       "                         Ctrl-C\n"
+	       "      --timeline         one VM (--vm) across hosts, a migration or failover as one\n"
+	       "                         row ('hvtrail query --timeline --help')\n"
 	       "  -h, --help             this help\n\n"
 	       "Exit status: 0 done, 2 usage error, 3 cannot open the index, 4 index or output error.\n",
 	       CLI_PROG, CMD, cli_index_help, FOLLOW_DEFAULT_LINES);

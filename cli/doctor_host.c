@@ -82,10 +82,10 @@ void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 	int sr = stat(dir, &st);
 	if (sr < 0 || !S_ISDIR(st.st_mode)) {
 		const char *why = sr < 0 ? strerror(errno) : "not a directory";
-		snprintf(fix, sizeof fix, "create it so that QEMU can add sockets and %s can use them: "
-			 "'install -d -m 2770 -o %s -g GROUP %s' where GROUP is QEMU's group; under /run add "
-			 "'d %s 2770 %s GROUP -' to a tmpfiles.d file so it comes back after a reboot",
-			 d->daemon.name, d->daemon.name, dir, dir, d->daemon.name);
+		snprintf(fix, sizeof fix, "hvtrail's tmpfiles.d/hvtrail.conf makes /run/hvtrail/qmp so that QEMU "
+			 "(libvirt-qemu) can add sockets and %s can use them: 'systemd-tmpfiles --create "
+			 "hvtrail.conf'; for another directory or QEMU user copy its lines to "
+			 "/etc/tmpfiles.d/hvtrail.conf and adapt them (docs/deploy.md)", d->daemon.name);
 		doc_report(d, DOC_FAIL, "qmp socket dir", fix, "[%s] socket_dir %s: %s", q->name, dir, why);
 		return;
 	}
@@ -102,9 +102,9 @@ void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 			   q->name, dir, d->qemu.name);
 		ok = false;
 	} else if (!doc_access(&d->qemu, dir, W_OK | X_OK, msg, sizeof msg)) {
-		snprintf(fix, sizeof fix, "give the directory QEMU's group: 'chgrp GROUP %s; chmod 2770 %s' "
-			 "(setgid, so the sockets get that group too) with %s and %s in GROUP", dir, dir, qu,
-			 d->daemon.name);
+		snprintf(fix, sizeof fix, "let QEMU's user in: 'setfacl -m u:%s:rwx %s' (the directory "
+			 "stays mode 2770, group %s, so the sockets get that group); make it last with an "
+			 "'a+' line in /etc/tmpfiles.d/hvtrail.conf (docs/deploy.md)", qu, dir, d->daemon.name);
 		doc_report(d, DOC_FAIL, "qmp socket dir", fix, "[%s] QEMU (user %s) cannot create its monitor "
 			   "sockets in %s: %s", q->name, qu, dir, msg);
 		ok = false;
@@ -117,9 +117,9 @@ void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 	}
 	nbad = unreachable_sockets(d, dir, pattern, &nsock, &bad);
 	if (nbad) {
-		snprintf(fix, sizeof fix, "QEMU creates its sockets with its umask: let the group write them "
-			 "(umask 0002 for QEMU, e.g. libvirt's qemu.conf) and put %s in that group",
-			 d->daemon.name);
+		snprintf(fix, sizeof fix, "QEMU creates its sockets with its umask: the group must be able to "
+			 "write them (libvirt starts QEMU with umask 002; start QEMU by hand the same way) and "
+			 "the directory must be set-group-ID with group %s (mode 2770)", d->daemon.name);
 		doc_report(d, DOC_FAIL, "qmp sockets", fix, "[%s] %s cannot connect to %d of %d sockets in %s: "
 			   "%s", q->name, d->daemon.name, nbad, nsock, dir, hvt_buf_cstr(&bad));
 		ok = false;
