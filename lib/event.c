@@ -398,7 +398,14 @@ static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev
 
 /* One JSON tokener per thread and nesting limit, reset between events:
  * making one per event (four allocations) showed in the profiles.  Freed
- * at thread exit through the key's destructor. */
+ * at thread exit through the key's destructor.
+ *
+ * Only a tokener whose last parse succeeded is kept: json-c 0.16's
+ * json_tokener_reset() leaves a pending \uD800-style high surrogate behind
+ * when a parse stops inside one, and the next event's first \u escape would
+ * then decode to U+FFFD plus its own character - a hostile fragment could
+ * change the content (and so the hash) of whatever this thread decodes
+ * next.  Found by fuzz_event; test_event.c:failed_parse_leaves_no_state. */
 struct tl_tokener {
 	json_tokener *tok;
 	int depth;
@@ -420,13 +427,24 @@ static void tokener_key_init(void)
 	pthread_key_create(&tokener_key, tokener_free);
 }
 
+static void thread_tokener_discard(void)
+{
+	struct tl_tokener *t = pthread_getspecific(tokener_key);
+
+	if (t && t->tok) {
+		json_tokener_free(t->tok);
+		t->tok = NULL;
+		t->depth = 0;
+	}
+}
+
 static json_tokener *thread_tokener(int depth)
 {
 	struct tl_tokener *t;
 
 	pthread_once(&tokener_once, tokener_key_init);
 	t = pthread_getspecific(tokener_key);
-	if (t && t->depth == depth)
+	if (t && t->tok && t->depth == depth)
 		return t->tok;
 	if (!t) {
 		t = hvt_calloc(1, sizeof *t);
@@ -468,6 +486,7 @@ struct hvt_event *hvt_event_from_json(const char *text, size_t len,
 	size_t used = json_tokener_get_parse_end(tok);
 	json_tokener_reset(tok);
 	if (!o || jerr != json_tokener_success) {
+		thread_tokener_discard();
 		if (o)
 			json_object_put(o);
 		if (jerr == json_tokener_continue)

@@ -157,6 +157,30 @@ START_TEST(unicode_escapes_decode_to_utf8)
 }
 END_TEST
 
+START_TEST(failed_parse_leaves_no_state)
+{
+	/* A refused fragment that stops inside a \\u escape pair must not
+	 * change how the next event on the same thread decodes. */
+	static const char *fragments[] = {
+		"{\"type\":\"a.b\",\"msg\":\"\\ud800",
+		"{\"type\":\"a.b\",\"msg\":\"\\ud800\\u00",
+		"{\"type\":\"a.b\",\"msg\":\"\\ud800\" ]",
+		"{\"type\":\"a.b\",\"msg\":\"\\u00",
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof fragments / sizeof fragments[0]; i++) {
+		ck_assert_ptr_null(decode(fragments[i], false, err, sizeof err));
+		struct hvt_event *ev = decode("{\"type\":\"a.b\",\"msg\":\"\\u0017x\\u00e9\"}",
+					      false, err, sizeof err);
+		ck_assert_msg(ev != NULL, "%s", err);
+		ck_assert_msg(strcmp(ev->msg, "\x17x\xc3\xa9") == 0, "after fragment %zu: msg is '%s'",
+			      i, ev->msg);
+		hvt_event_free(ev);
+	}
+}
+END_TEST
+
 START_TEST(data_objects)
 {
 	const char *text = "{\"type\":\"snapshot.created\",\"data\":{\"a\":{\"b\":[1,2,{\"c\":\"d\"}]},"
@@ -423,6 +447,7 @@ static Suite *event_suite(void)
 	tcase_add_test(tc, key_order_and_omitted_fields);
 	tcase_add_test(tc, escaping);
 	tcase_add_test(tc, unicode_escapes_decode_to_utf8);
+	tcase_add_test(tc, failed_parse_leaves_no_state);
 	tcase_add_test(tc, data_objects);
 	tcase_add_test(tc, minimal_local_event);
 	suite_add_tcase(s, tc);
