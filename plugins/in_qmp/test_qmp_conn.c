@@ -128,11 +128,12 @@ static void *fake_qemu(void *arg)
 			freply(&k, i, "{}");
 	fsend(&k, "{\"timestamp\": {\"seconds\": 1795384292, \"microseconds\": 2}, \"event\": "
 		  "\"RESUME\"}");
-	/* a command left unanswered until after the client gave up */
+	/* a command left unanswered until after the client gave up: the
+	 * client sends the next one only once the first has timed out, so
+	 * its arrival (not a sleep) says when the late answer is late */
 	fread_cmds(&k, 5);
-	usleep(600 * 1000);
-	freply(&k, 4, "{\"status\": \"late\"}");
 	fread_cmds(&k, 6);
+	freply(&k, 4, "{\"status\": \"late\"}");
 	freply(&k, 5, "{\"status\": \"running\", \"running\": true}");
 	fread_cmds(&k, 7);   /* the client's last word */
 	hvt_buf_free(&k.rx);
