@@ -118,6 +118,8 @@ wait_for 10 "db01's pause and resume are indexed" bash -c \
 
 step "the trail: hvtrail query --db $D/collector/trail.db"
 "$HVTRAIL" query --db "$D/collector/trail.db"
+step "the migration as one row, both hosts' records linked: hvtrail migrations --db ..."
+"$HVTRAIL" migrations --db "$D/collector/trail.db"
 step "one event in full: hvtrail query --db ... -t migration.completed -o json"
 "$HVTRAIL" query --db "$D/collector/trail.db" -t migration.completed -o json
 step "per host: hvtrail stats --db ..."
