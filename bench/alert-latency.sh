@@ -24,12 +24,8 @@
 N=${N:-200}
 PACE=${PACE:-0.1}
 ACCEL=${ACCEL:-tcg}
-require_cmd "$QEMU" certtool as ld "$PYTHON"
-require_bin "$COLLECTOR" "$FORWARDER" "$HVTRAIL"
-if [ -z "${HVTRAIL_PLUGIN_PATH:-}" ]; then
-	HVTRAIL_PLUGIN_PATH=$(ls -d "$HVT_BUILDDIR"/plugins/*/.libs | tr '\n' ':')
-	export HVTRAIL_PLUGIN_PATH
-fi
+require_cmd as ld "$PYTHON"
+bench_prologue
 
 cat >"$WORK/stamp.sh" <<SH
 #!/bin/bash

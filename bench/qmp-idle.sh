@@ -24,13 +24,7 @@
 VMS=${VMS:-100}
 IDLE_S=${IDLE_S:-60}
 QEMU=${QEMU:-qemu-system-x86_64}
-require_cmd "$QEMU" certtool
-require_bin "$COLLECTOR" "$FORWARDER" "$HVTRAIL"
-if [ -z "${HVTRAIL_PLUGIN_PATH:-}" ]; then
-	HVTRAIL_PLUGIN_PATH=$(ls -d "$HVT_BUILDDIR"/plugins/*/.libs | tr '\n' ':')
-	export HVTRAIL_PLUGIN_PATH
-fi
-declare -A COL_PORT COL_DB
+bench_prologue
 
 start_collector col
 # the forwarder as shipped (spool fsync on), watching the QMP directory

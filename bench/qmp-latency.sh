@@ -33,13 +33,7 @@ VMS=${VMS:-10}
 POLL_MS=${POLL_MS:-2}
 QEMU=${QEMU:-qemu-system-x86_64}
 N=$((RATE * SECONDS_))
-require_cmd "$QEMU" certtool
-require_bin "$COLLECTOR" "$FORWARDER" "$HVTRAIL"
-if [ -z "${HVTRAIL_PLUGIN_PATH:-}" ]; then
-	HVTRAIL_PLUGIN_PATH=$(ls -d "$HVT_BUILDDIR"/plugins/*/.libs | tr '\n' ':')
-	export HVTRAIL_PLUGIN_PATH
-fi
-declare -A COL_PORT COL_DB
+bench_prologue
 
 # the collector and forwarder as shipped: no test shortcuts
 hvt_pki

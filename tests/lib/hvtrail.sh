@@ -16,6 +16,18 @@
 declare -A COL_PORT=() COL_DB=()
 PKI=$WORK/pki
 
+# bench_prologue: what a benchmark run outside `make check` needs - QEMU,
+# certtool, this build's programs, and its plugins on HVTRAIL_PLUGIN_PATH
+# (unless the caller set one).
+bench_prologue() {
+	require_cmd "${QEMU:-qemu-system-x86_64}" certtool
+	require_bin "$COLLECTOR" "$FORWARDER" "$HVTRAIL"
+	if [ -z "${HVTRAIL_PLUGIN_PATH:-}" ]; then
+		HVTRAIL_PLUGIN_PATH=$(ls -d "$HVT_BUILDDIR"/plugins/*/.libs | tr '\n' ':')
+		export HVTRAIL_PLUGIN_PATH
+	fi
+}
+
 hvt_pki() { [ -f "$PKI/ca.pem" ] || make_pki "$PKI"; }
 
 # collector_conf NAME PORT PEERS: the standard collector configuration.
