@@ -31,6 +31,12 @@ int cmd_alerts(int argc, char **argv);
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report an unknown option or stray argument and point at --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd);
+/* After getopt: a command that takes no operands reports the first one left
+ * (with the --help hint) and returns CLI_USAGE; 0 when there is none. */
+int cli_no_operands(const char *cmd, int argc, char **argv);
+/* -o for the commands that print a table or JSON lines: false (reported)
+ * for anything else. */
+bool cli_table_or_json(const char *cmd, const char *arg, bool *json);
 /* Parse --since/--until text like journalctl does; false (reported) when it is no time. */
 bool cli_parse_time(const char *cmd, const char *option, const char *text, long long *us);
 

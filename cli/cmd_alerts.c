@@ -103,12 +103,7 @@ static bool take_option(struct opts *o, int c, const char *arg)
 		cli_error(CMD, "-n needs a positive number or 'all', not '%s'", arg);
 		return false;
 	case 'o':
-		if (!strcmp(arg, "table") || !strcmp(arg, "json")) {
-			o->json = !strcmp(arg, "json");
-			return true;
-		}
-		cli_error(CMD, "-o takes table or json, not '%s'", arg);
-		return false;
+		return cli_table_or_json(CMD, arg, &o->json);
 	}
 	return cli_index_option(&o->idx, c, arg);
 }
@@ -141,10 +136,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (c == '?' || !take_option(o, c, optarg))
 			return cli_usage_error(CMD);
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	return PARSED;
 }
 

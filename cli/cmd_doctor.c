@@ -105,10 +105,8 @@ static int parse(int argc, char **argv, struct doctor_opts *o)
 		default: return cli_usage_error(CMD);
 		}
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	return PARSED;
 }
 

@@ -162,10 +162,8 @@ static int parse(int argc, char **argv, struct mig_opts *o)
 		if (c == '?' || !take_option(o, c, optarg))
 			return cli_usage_error(CMD);
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	if (o->since_us && o->until_us && o->since_us > o->until_us) {
 		cli_error(CMD, "--since is later than --until: nothing can match");
 		return CLI_USAGE;

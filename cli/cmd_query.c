@@ -137,10 +137,8 @@ static int parse(int argc, char **argv, struct query_opts *o)
 		if (c == '?' || !take_option(o, c, optarg))
 			return cli_usage_error(CMD);
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	return check_combination(o);
 }
 

@@ -77,19 +77,15 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 			o->host = optarg;
 		} else if (c == 's') {
 			o->streams = true;
-		} else if (c == 'o' && (strcmp(optarg, "table") == 0 || strcmp(optarg, "json") == 0)) {
-			o->json = strcmp(optarg, "json") == 0;
 		} else if (c == 'o') {
-			cli_error(CMD, "-o takes table or json, not '%s'", optarg);
-			return cli_usage_error(CMD);
+			if (!cli_table_or_json(CMD, optarg, &o->json))
+				return cli_usage_error(CMD);
 		} else if (c == '?' || !cli_index_option(&o->idx, c, optarg)) {
 			return cli_usage_error(CMD);
 		}
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	return PARSED;
 }
 

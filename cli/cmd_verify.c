@@ -98,21 +98,16 @@ static int parse(int argc, char **argv, struct opts *o)
 				return CLI_USAGE;
 			break;
 		case 'o':
-			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
-				cli_error(CMD, "-o takes table or json, not '%s'", optarg);
+			if (!cli_table_or_json(CMD, optarg, &o->json))
 				return cli_usage_error(CMD);
-			}
-			o->json = strcmp(optarg, "json") == 0;
 			break;
 		default:
 			if (c == '?' || !cli_index_option(&o->idx, c, optarg))
 				return cli_usage_error(CMD);
 		}
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	return CLI_OK;
 }
 

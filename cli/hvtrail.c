@@ -72,6 +72,24 @@ int cli_usage_error(const char *cmd)
 	return CLI_USAGE;
 }
 
+int cli_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return cli_usage_error(cmd);
+}
+
+bool cli_table_or_json(const char *cmd, const char *arg, bool *json)
+{
+	if (strcmp(arg, "table") == 0 || strcmp(arg, "json") == 0) {
+		*json = strcmp(arg, "json") == 0;
+		return true;
+	}
+	cli_error(cmd, "-o takes table or json, not '%s'", arg);
+	return false;
+}
+
 bool cli_parse_time(const char *cmd, const char *option, const char *text, long long *us)
 {
 	if (hvt_parse_time_spec(text, hvt_now_us(), us) == 0)

@@ -109,10 +109,8 @@ static int parse(int argc, char **argv, struct tl_opts *o)
 		if (!ok)
 			return cli_usage_error(CMD);
 	}
-	if (optind < argc) {
-		cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(CMD);
-	}
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
 	if (!o->vm) {
 		cli_error(CMD, "--timeline shows one VM: give --vm NAME|UUID");
 		return cli_usage_error(CMD);

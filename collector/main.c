@@ -366,12 +366,6 @@ out:
 	return rc;
 }
 
-static void print_plugin_schema(void *arg, const struct hvt_plugin *p)
-{
-	(void)arg;
-	hvt_conf_schema_markdown(p->name, p->conf_keys);
-}
-
 /* Every key this daemon understands: its own sections and every plugin of
  * its kinds that the plugin path holds (docs/config.md is checked against
  * this output). */
@@ -382,7 +376,7 @@ static void print_schema(const char *plugin_dir)
 	hvt_conf_schema_markdown("inbox", col_schema_inbox);
 	hvt_conf_schema_markdown("alerting", col_schema_alerting);
 	hvt_conf_schema_markdown("alert:NAME", col_schema_alert);
-	hvt_plugin_foreach(plugin_dir, PLUGIN_KINDS, print_plugin_schema, NULL);
+	hvt_plugins_schema_markdown(plugin_dir, PLUGIN_KINDS);
 }
 
 int main(int argc, char **argv)
@@ -405,9 +399,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", a.config);
 		rc = 0;
 	} else if (a.list_plugins) {
-		for (int i = 0; i < col.inst.n; i++)
-			printf("%-14s %-7s %s\n", col.inst.v[i].plugin->name,
-			       hvt_plugin_kind_name(col.inst.v[i].plugin->kind), col.inst.v[i].plugin->summary);
+		hvt_instances_list(&col.inst, stdout);
 		rc = 0;
 	} else {
 		rc = run();

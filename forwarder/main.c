@@ -360,12 +360,6 @@ out:
 	return rc;
 }
 
-static void print_plugin_schema(void *arg, const struct hvt_plugin *p)
-{
-	(void)arg;
-	hvt_conf_schema_markdown(p->name, p->conf_keys);
-}
-
 /* Every key this daemon understands: its own sections and every plugin of
  * its kinds that the plugin path holds (docs/config.md is checked against
  * this output). */
@@ -373,7 +367,7 @@ static void print_schema(const char *plugin_dir)
 {
 	hvt_conf_schema_markdown("forwarder", fwd_schema_forwarder);
 	hvt_conf_schema_markdown("spool", fwd_schema_spool);
-	hvt_plugin_foreach(plugin_dir, IO_KINDS, print_plugin_schema, NULL);
+	hvt_plugins_schema_markdown(plugin_dir, IO_KINDS);
 }
 
 int main(int argc, char **argv)
@@ -397,9 +391,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", a.config);
 		rc = 0;
 	} else if (a.list_plugins) {
-		for (int i = 0; i < fwd.inst.n; i++)
-			printf("%-12s %-7s %s\n", fwd.inst.v[i].plugin->name,
-			       hvt_plugin_kind_name(fwd.inst.v[i].plugin->kind), fwd.inst.v[i].plugin->summary);
+		hvt_instances_list(&fwd.inst, stdout);
 		rc = 0;
 	} else {
 		rc = run();

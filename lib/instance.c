@@ -114,6 +114,24 @@ struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugi
 	return NULL;
 }
 
+void hvt_instances_list(const struct hvt_instances *in, FILE *f)
+{
+	for (int i = 0; i < in->n; i++)
+		fprintf(f, "%-14s %-7s %s\n", in->v[i].plugin->name,
+			hvt_plugin_kind_name(in->v[i].plugin->kind), in->v[i].plugin->summary);
+}
+
+static void print_plugin_schema(void *arg, const struct hvt_plugin *p)
+{
+	(void)arg;
+	hvt_conf_schema_markdown(p->name, p->conf_keys);
+}
+
+void hvt_plugins_schema_markdown(const char *plugin_path, unsigned kinds)
+{
+	hvt_plugin_foreach(plugin_path, kinds, print_plugin_schema, NULL);
+}
+
 void hvt_instances_free(struct hvt_instances *in)
 {
 	free(in->v);

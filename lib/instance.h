@@ -8,6 +8,8 @@
 #ifndef HVT_INSTANCE_H
 #define HVT_INSTANCE_H
 
+#include <stdio.h>
+
 #include "conf.h"
 #include "hvtrail-plugin.h"
 
@@ -35,6 +37,11 @@ int hvt_instances_start(struct hvt_instances *in, unsigned kinds);
 /* stop instances of the given kinds that were started, in reverse order. */
 void hvt_instances_stop(struct hvt_instances *in, unsigned kinds);
 void hvt_instances_free(struct hvt_instances *in);
+/* --list-plugins: "name kind summary", one configured instance a line. */
+void hvt_instances_list(const struct hvt_instances *in, FILE *f);
+/* --print-schema for plugins: every loadable plugin of the given kinds in
+ * the search path, its keys as docs/config.md's Markdown tables. */
+void hvt_plugins_schema_markdown(const char *plugin_path, unsigned kinds);
 /* The first instance of a kind, or NULL. */
 struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugin_kind kind);
 
