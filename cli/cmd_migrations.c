@@ -506,38 +506,13 @@ static void json_row(struct hvt_buf *line, const struct mig *m)
 	json_object_put(o);
 }
 
-/* RFC 4180 field; sanitised on a terminal, as `query -o csv` does. */
-static void csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
-{
-	struct hvt_buf clean = { 0 };
-
-	s = s ? s : "";
-	if (o->tty) {
-		out_sanitize(&clean, s);
-		s = hvt_buf_cstr(&clean);
-	}
-	if (strpbrk(s, ",\"\r\n")) {
-		hvt_buf_append(line, "\"", 1);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				hvt_buf_append(line, "\"", 1);
-			hvt_buf_append(line, p, 1);
-		}
-		hvt_buf_append(line, "\"", 1);
-	} else {
-		hvt_buf_append_str(line, s);
-	}
-	hvt_buf_append(line, last ? "\n" : ",", 1);
-	hvt_buf_free(&clean);
-}
-
 static void csv_num(const struct out *o, struct hvt_buf *line, long long v)
 {
 	char b[32] = "";
 
 	if (v >= 0)
 		snprintf(b, sizeof b, "%lld", v);
-	csv_field(o, line, b, false);
+	out_csv_field(o, line, b, false);
 }
 
 static void csv_row(const struct out *o, struct hvt_buf *line, const struct mig *m)
@@ -547,20 +522,20 @@ static void csv_row(const struct out *o, struct hvt_buf *line, const struct mig 
 	hvt_format_rfc3339(m->started, started, sizeof started);
 	if (m->ended)
 		hvt_format_rfc3339(m->ended, ended, sizeof ended);
-	csv_field(o, line, started, false);
-	csv_field(o, line, m->link, false);
-	csv_field(o, line, m->vm_name, false);
-	csv_field(o, line, m->vm_uuid, false);
-	csv_field(o, line, m->from, false);
-	csv_field(o, line, m->to, false);
-	csv_field(o, line, m->outcome, false);
-	csv_field(o, line, ended, false);
+	out_csv_field(o, line, started, false);
+	out_csv_field(o, line, m->link, false);
+	out_csv_field(o, line, m->vm_name, false);
+	out_csv_field(o, line, m->vm_uuid, false);
+	out_csv_field(o, line, m->from, false);
+	out_csv_field(o, line, m->to, false);
+	out_csv_field(o, line, m->outcome, false);
+	out_csv_field(o, line, ended, false);
 	csv_num(o, line, m->total_ms);
 	csv_num(o, line, m->down_ms);
 	csv_num(o, line, m->setup_ms);
 	csv_num(o, line, m->passes);
 	csv_num(o, line, m->ram);
-	csv_field(o, line, m->error, true);
+	out_csv_field(o, line, m->error, true);
 }
 
 static int print_rows(struct out *o, const struct mig *rows, size_t n, const struct mig_opts *opts)

@@ -177,7 +177,7 @@ static void table_row(struct out *o, struct hvt_buf *line, const struct hvt_even
 
 /* RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR
  * or LF.  Programs get the text as stored; a terminal gets it sanitised. */
-static void csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
+void out_csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
 {
 	struct hvt_buf clean = { 0 };
 
@@ -212,14 +212,14 @@ static void csv_row(const struct out *o, struct hvt_buf *line, const struct hvt_
 	char ts[40];
 
 	hvt_format_rfc3339(ev->ts_us, ts, sizeof ts);
-	csv_field(o, line, ts, false);
-	csv_field(o, line, ev->host, false);
-	csv_field(o, line, ev->id, false);
-	csv_field(o, line, hvt_severity_name(ev->severity), false);
-	csv_field(o, line, ev->type, false);
-	csv_field(o, line, ev->vm_name, false);
-	csv_field(o, line, ev->vm_uuid, false);
-	csv_field(o, line, ev->msg, true);
+	out_csv_field(o, line, ts, false);
+	out_csv_field(o, line, ev->host, false);
+	out_csv_field(o, line, ev->id, false);
+	out_csv_field(o, line, hvt_severity_name(ev->severity), false);
+	out_csv_field(o, line, ev->type, false);
+	out_csv_field(o, line, ev->vm_name, false);
+	out_csv_field(o, line, ev->vm_uuid, false);
+	out_csv_field(o, line, ev->msg, true);
 }
 
 static int write_out(struct out *o, const void *p, size_t n)

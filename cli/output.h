@@ -33,5 +33,8 @@ int out_flush(struct out *o);
 /* Write s with control characters (C0, DEL, C1) escaped as \n, \t, \xHH:
  * event text comes from VMs and hosts and must not drive the terminal. */
 void out_sanitize(struct hvt_buf *b, const char *s);
+/* One RFC 4180 field and its separator (a newline when last): quoted when
+ * it holds a comma, quote, CR or LF; sanitised on a terminal.  NULL is "". */
+void out_csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last);
 
 #endif

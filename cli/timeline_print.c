@@ -45,31 +45,6 @@ static void table_row(struct hvt_buf *line, const struct tl_row *r)
 	hvt_buf_append(line, "\n", 1);
 }
 
-/* RFC 4180; sanitised on a terminal like every other -o csv. */
-static void csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
-{
-	struct hvt_buf clean = { 0 };
-
-	s = s ? s : "";
-	if (o->tty) {
-		out_sanitize(&clean, s);
-		s = hvt_buf_cstr(&clean);
-	}
-	if (strpbrk(s, ",\"\r\n")) {
-		hvt_buf_append(line, "\"", 1);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				hvt_buf_append(line, "\"", 1);
-			hvt_buf_append(line, p, 1);
-		}
-		hvt_buf_append(line, "\"", 1);
-	} else {
-		hvt_buf_append_str(line, s);
-	}
-	hvt_buf_append(line, last ? "\n" : ",", 1);
-	hvt_buf_free(&clean);
-}
-
 static const char *kind_name(enum tl_kind k)
 {
 	return k == TL_MIGRATION ? "migration" : k == TL_FAILOVER ? "failover" : "event";
@@ -80,12 +55,12 @@ static void csv_row(const struct out *o, struct hvt_buf *line, const struct tl_r
 	char ts[40];
 
 	hvt_format_rfc3339(r->ts, ts, sizeof ts);
-	csv_field(o, line, ts, false);
-	csv_field(o, line, kind_name(r->kind), false);
-	csv_field(o, line, r->type, false);
-	csv_field(o, line, r->hosts, false);
-	csv_field(o, line, r->summary, false);
-	csv_field(o, line, r->ref, true);
+	out_csv_field(o, line, ts, false);
+	out_csv_field(o, line, kind_name(r->kind), false);
+	out_csv_field(o, line, r->type, false);
+	out_csv_field(o, line, r->hosts, false);
+	out_csv_field(o, line, r->summary, false);
+	out_csv_field(o, line, r->ref, true);
 }
 
 int tl_print(struct out *o, const struct tl_row *rows, size_t n)
