@@ -30,6 +30,21 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 TEST_NAME=$(basename "$0" .test)
 
+# HVT_TIMEOUT_FACTOR: the one knob for slow builds and busy machines.  Every
+# bound a test waits under (wait_until, stop_bg, cleanup, and any other bound
+# passed through `scaled`) is multiplied by it.  tests/Makefile.am sets it
+# from configure (3 in a sanitizer build); the environment can raise it.
+# Bounds are upper limits only: a passing test never waits them out.
+HVT_TIMEOUT_FACTOR=${HVT_TIMEOUT_FACTOR:-1}
+case $HVT_TIMEOUT_FACTOR in
+''|*[!0-9.]*|*.*.*) echo "tests/lib/common.sh: HVT_TIMEOUT_FACTOR '$HVT_TIMEOUT_FACTOR' is not a number" >&2; exit 99 ;;
+esac
+export HVT_TIMEOUT_FACTOR
+
+# scaled SECONDS: SECONDS times HVT_TIMEOUT_FACTOR (for bounds given to other
+# programs, e.g. `timeout "$(scaled 30)" ...` or a helper's --timeout).
+scaled() { awk -v t="$1" -v f="$HVT_TIMEOUT_FACTOR" 'BEGIN { printf "%g", t * f }'; }
+
 # Messages go to the original stderr (fd 9), even from inside a polled
 # condition whose output wait_until redirects.
 exec 9>&2
@@ -107,9 +122,11 @@ pid_of() { printf '%s\n' "${_HVT_PID[$1]}"; }
 is_running() { _hvt_is_ours "${_HVT_PID[$1]}"; }
 
 # stop_bg NAME [SIGNAL] [TIMEOUT_S]: signal it (TERM by default), wait for it
-# to exit (KILL after the timeout), and return its exit status.
+# to exit (KILL after the timeout, times HVT_TIMEOUT_FACTOR), and return its
+# exit status.
 stop_bg() {
-	local name=$1 sig=${2:-TERM} t=${3:-10} pid rc=0
+	local name=$1 sig=${2:-TERM} t pid rc=0
+	t=$(scaled "${3:-10}")
 	pid=${_HVT_PID[$name]}
 	unset "_HVT_WATCH[$name]"
 	if _hvt_is_ours "$pid"; then
@@ -145,11 +162,13 @@ _hvt_check_watched() {
 }
 
 # wait_until TIMEOUT_S "description" CMD...: poll CMD (every 0.1 s) until it
-# succeeds.  Fails the test, with the logs, after TIMEOUT_S seconds or as
+# succeeds.  Fails the test, with the logs, after TIMEOUT_S seconds (times
+# HVT_TIMEOUT_FACTOR) or as
 # soon as a watched background process dies.  CMD's output goes to
 # $WORK/wait.out (shown on failure).
 wait_until() {
-	local t=$1 what=$2 start deadline; shift 2
+	local t what=$2 start deadline
+	t=$(scaled "$1"); shift 2
 	start=$EPOCHREALTIME
 	deadline=$(_deadline "$t")
 	while :; do
@@ -197,7 +216,7 @@ _hvt_cleanup() {
 	local rc=$? name pid left deadline
 	set +e
 	trap - EXIT
-	deadline=$(_deadline "${CLEANUP_TIMEOUT:-5}")
+	deadline=$(_deadline "$(scaled "${CLEANUP_TIMEOUT:-5}")")
 	left=()
 	for name in "${!_HVT_PID[@]}"; do
 		pid=${_HVT_PID[$name]}
