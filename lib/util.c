@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,11 +136,20 @@ bool hvt_glob_match(const char *pattern, const char *s)
 
 void hvt_buf_reserve(struct hvt_buf *b, size_t extra)
 {
-	if (b->len + extra + 1 <= b->cap)
+	/* len + extra + 1 must not wrap: a wrapped sum "fits" and the append
+	 * that follows writes past the buffer.  No caller can want that much,
+	 * so it is a bug or hostile arithmetic: stop like an allocation that
+	 * failed. */
+	if (extra > SIZE_MAX - b->len - 1) {
+		hvt_log(LOG_CRIT, "buffer of %zu bytes cannot grow by %zu more", b->len, extra);
+		abort();
+	}
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	b->data = hvt_realloc(b->data, cap);
 	b->cap = cap;
 }
