@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <ini.h>
 
 #include "conf.h"
@@ -184,15 +185,45 @@ static int parse_file(struct hvt_conf *c, const char *path)
 	return 0;
 }
 
+/* Files read so far, by identity: an include that names one again (itself,
+ * or a file that includes it back) would otherwise be read forever, each
+ * reading appending one more [include] entry to the list being walked. */
+struct seen_files {
+	dev_t *dev;
+	ino_t *ino;
+	size_t n;
+};
+
+/* true (and remembered) the first time a file is met */
+static bool first_visit(struct seen_files *seen, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return true;          /* parse_file says why it cannot be read */
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino)
+			return false;
+	seen->dev = hvt_realloc(seen->dev, sizeof *seen->dev * (seen->n + 1));
+	seen->ino = hvt_realloc(seen->ino, sizeof *seen->ino * (seen->n + 1));
+	seen->dev[seen->n] = st.st_dev;
+	seen->ino[seen->n++] = st.st_ino;
+	return true;
+}
+
 /* "[include] files = conf.d/NAME.conf" (globs allowed): read in sorted order after the main
- * file; later files override single-valued keys of earlier ones. */
+ * file; later files override single-valued keys of earlier ones.  Included
+ * files may include more (their [include] entries join the list walked
+ * here); each file is read once. */
 static void load_includes(struct hvt_conf *c, const char *main_path)
 {
 	struct hvt_conf_section *inc = hvt_conf_find(c, "include");
+	struct seen_files seen = { 0 };
 	char dir[4096];
 
 	if (!inc)
 		return;
+	first_visit(&seen, main_path);
 	hvt_strlcpy(dir, main_path, sizeof dir);
 	char *d = dirname(dir);
 	for (struct hvt_conf_entry *e = inc->entries; e; e = e->next) {
@@ -205,14 +236,22 @@ static void load_includes(struct hvt_conf *c, const char *main_path)
 		glob_t g;
 		int grc = glob(pattern, 0, NULL, &g);
 		if (grc == 0) {
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				parse_file(c, g.gl_pathv[i]);
+			for (size_t i = 0; i < g.gl_pathc; i++) {
+				if (first_visit(&seen, g.gl_pathv[i]))
+					parse_file(c, g.gl_pathv[i]);
+				else
+					hvt_log(LOG_WARNING, "%s:%d: [include]: %s is read already (it includes "
+						"itself, or a file that includes it); reading it once", e->file,
+						e->line, g.gl_pathv[i]);
+			}
 			globfree(&g);
 		} else if (grc != GLOB_NOMATCH) {
 			hvt_conf_error(c, e->file, e->line, "cannot expand '%s'", pattern);
 		}
 		free(pattern);
 	}
+	free(seen.dev);
+	free(seen.ino);
 }
 
 struct hvt_conf *hvt_conf_load(const char *path, const char *prog)

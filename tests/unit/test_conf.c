@@ -324,6 +324,34 @@ START_TEST(include_problems)
 }
 END_TEST
 
+/* A file that includes itself, or one that includes it back, is read once:
+ * each reading used to append another [include] entry to the list being
+ * walked, forever. */
+START_TEST(include_loop_read_once)
+{
+	struct fixture f;
+	char *a;
+
+	f.dir = tu_mkdtemp("conf");
+	a = hvt_asprintf("%s/a.conf", f.dir);
+	snprintf(f.main, sizeof f.main, "%s/main.conf", f.dir);
+	tu_write(f.main, "[spool]\nwindow = 50\n[include]\nfiles = *.conf\n");
+	tu_write(a, "[spool]\nfsync = never\n[include]\nfiles = main.conf\nfiles = a.conf\n");
+
+	struct tu_capture cap = tu_capture_begin();
+	f.conf = hvt_conf_load(f.main, "test");
+	f.log = tu_capture_end(&cap);
+	ck_assert_ptr_nonnull(f.conf);
+	ck_assert_int_eq(f.conf->nfiles, 2);
+	ck_assert_int_eq(f.conf->errors, 0);
+	ck_assert_msg(strstr(f.log, "main.conf is read already"), "%s", f.log);
+	struct hvt_conf_section *s = hvt_conf_find(f.conf, "spool");
+	ck_assert_str_eq(hvt_conf_str(s, spool_keys, "fsync"), "never");
+	free(a);
+	unload(&f);
+}
+END_TEST
+
 START_TEST(list_keys_repeat)
 {
 	struct fixture f;
@@ -371,6 +399,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, overlong_line_in_string);
 	tcase_add_test(tc, include_with_override);
 	tcase_add_test(tc, include_problems);
+	tcase_add_test(tc, include_loop_read_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
