@@ -141,22 +141,33 @@ static void put_literal(struct hvt_buf *re, unsigned char c)
 	}
 }
 
+/* Length of a character class "[:alpha:]" at p, or 0 when p does not start
+ * one.  Only letters may name a class: "[:[:]" is a '[' and a ':' (found by
+ * review: the set parser took it for a class without an end and ran off). */
+static size_t class_length(const char *p)
+{
+	size_t i = 2;
+
+	if (p[0] != '[' || p[1] != ':')
+		return 0;
+	while ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z'))
+		i++;
+	return i > 2 && p[i] == ':' && p[i + 1] == ']' ? i + 2 : 0;
+}
+
 /* Length of the bracket expression at p ('['), or 0 if unterminated. */
 static size_t set_length(const char *p)
 {
-	size_t i = 1;
+	size_t i = 1, n;
 
 	if (p[i] == '!' || p[i] == '^')
 		i++;
 	if (p[i] == ']')
 		i++;
 	while (p[i] && p[i] != ']') {
-		if (p[i] == '[' && p[i + 1] == ':') {
-			const char *end = strstr(p + i + 2, ":]");
-			if (end) {
-				i = (size_t)(end - p) + 2;
-				continue;
-			}
+		if ((n = class_length(p + i)) > 0) {
+			i += n;
+			continue;
 		}
 		if (p[i] == '\\' && p[i + 1])
 			i++;
@@ -184,16 +195,15 @@ static bool put_set(struct hvt_buf *re, const char *p, size_t len)
 	if (negated)
 		i++;
 	while (i < last) {
-		if (p[i] == '[' && p[i + 1] == ':') {
-			const char *end = strstr(p + i + 2, ":]");
-			size_t n = (size_t)(end - (p + i)) + 2;
+		size_t n = class_length(p + i);
+		if (n > 0 && i + n <= last) {
 			hvt_buf_append(re, p + i, n);   /* RE2 knows [:alpha:] inside a set */
 			i += n;
 			members++;
 			continue;
 		}
 		unsigned char lo = set_member(p, &i), hi = lo;
-		if (p[i] == '-' && i + 1 < last) {
+		if (p[i] == '-' && i + 1 < last && !class_length(p + i + 1)) {
 			i++;
 			hi = set_member(p, &i);
 		}
