@@ -14,6 +14,7 @@
 #include "index_open.h"
 #include "output.h"
 #include "seal.h"
+#include "trail.h"
 #include "util.h"
 #include "verify.h"
 
@@ -145,7 +146,7 @@ static int add_row(void *arg, const struct hvt_row *r)
 	struct v_row *v = &L->rows[L->n++];
 	memset(v, 0, sizeof *v);
 	v->seq = r->seq;
-	hvt_sha256_hex(r->raw, r->raw_len, v->hash);
+	hvt_chain_hash(r->raw, r->raw_len, v->hash);
 	ev = hvt_event_from_json(r->raw, r->raw_len, NULL, true, err, sizeof err);
 	if (ev) {
 		v->ts_us = ev->ts_us;
@@ -155,7 +156,7 @@ static int add_row(void *arg, const struct hvt_row *r)
 		v->consistent = strcmp(ev->host, L->host) == 0 && strcmp(ev->stream, L->stream) == 0;
 		hvt_event_free(ev);
 	} else {
-		snprintf(v->id, sizeof v->id, "%s-%" PRIu64, L->stream, r->seq);
+		hvt_event_id_format(v->id, sizeof v->id, L->stream, r->seq);
 		v->json_seq = r->seq;
 	}
 	progress(L);

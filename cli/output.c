@@ -136,11 +136,11 @@ static int msg_width(const struct out *o)
 /* Severity colours as journalctl uses them. */
 static const char *color_of(int severity)
 {
-	if (severity <= 3)
+	if (severity <= HVT_SEV_ERR)
 		return "\033[1;31m";
-	if (severity == 4)
+	if (severity == HVT_SEV_WARNING)
 		return "\033[1;33m";
-	if (severity == 5)
+	if (severity == HVT_SEV_NOTICE)
 		return "\033[1m";
 	return NULL;
 }
@@ -245,7 +245,7 @@ static struct hvt_event *decode(const struct hvt_row *row)
 	if (!ev) {
 		ev = hvt_event_new("?");
 		hvt_event_set_msg(ev, "(stored event %lld cannot be decoded: %s)", (long long)row->cursor, err);
-		ev->severity = 3;
+		ev->severity = HVT_SEV_ERR;
 	}
 	return ev;
 }

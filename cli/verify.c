@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "trail.h"
 #include "util.h"
 #include "verify.h"
 
@@ -135,9 +136,14 @@ static void walk_rows(struct walk *w)
 		if (r->seq != p->seq + 1) {
 			/* name the first missing event (its id is stream-seq) */
 			struct v_row gone = *r;
-			const char *dash = strrchr(r->id, '-');
-			snprintf(gone.id, sizeof gone.id, "%.*s-%" PRIu64, dash ? (int)(dash - r->id) : 0, r->id,
-				 p->seq + 1);
+			char stream[sizeof r->id];
+			size_t slen = 0;
+			uint64_t seq;
+			if (!hvt_event_id_split(r->id, &slen, &seq))
+				slen = 0;
+			memcpy(stream, r->id, slen);
+			stream[slen] = '\0';
+			hvt_event_id_format(gone.id, sizeof gone.id, stream, p->seq + 1);
 			snprintf(buf, sizeof buf, "%" PRIu64 "..%" PRIu64, p->seq + 1, r->seq - 1);
 			found(w, V_DELETED, &gone, p->seq + 1, (snprintf(d, sizeof d, "events %s are missing", buf), d));
 			continue;

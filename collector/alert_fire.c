@@ -178,7 +178,7 @@ int alert_outcome_event(struct alerts *al, const struct alert_delivery *d, const
 	char t[40];
 	int rc;
 
-	ev->severity = ok ? LOG_INFO : final ? LOG_ERR : LOG_WARNING;
+	ev->severity = ok ? HVT_SEV_INFO : final ? HVT_SEV_ERR : HVT_SEV_WARNING;
 	ev->ts_us = hvt_now_us();
 	if (subject)
 		hvt_event_set_vm(ev, subject->vm_name, subject->vm_uuid);

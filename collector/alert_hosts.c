@@ -84,7 +84,7 @@ static struct hvt_event *silence_event(const struct host_seen *h, const struct a
 	char last[40], span[40];
 
 	hvt_event_set_str(&ev->host, h->host);
-	ev->severity = LOG_WARNING;
+	ev->severity = HVT_SEV_WARNING;
 	ev->ts_us = h->last_us;
 	hvt_format_rfc3339(h->last_us, last, sizeof last);
 	span_text(quiet_s, span, sizeof span);

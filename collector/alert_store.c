@@ -15,6 +15,7 @@
 #include "alert_store.h"
 #include "hash.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 
@@ -110,9 +111,7 @@ static int load_stream(struct alert_store *s)
 	int rc = 0;
 
 	if (!id) {
-		unsigned char r[HVT_STREAM_LEN / 2];
-		hvt_random(r, sizeof r);
-		hvt_hex(r, sizeof r, s->stream);
+		hvt_stream_id_new(s->stream);
 		rc = meta_put(s, "stream", s->stream);
 	} else {
 		hvt_strlcpy(s->stream, id, sizeof s->stream);
@@ -260,16 +259,13 @@ int alert_store_add_event(struct alert_store *s, struct hvt_event *ev)
 	int rc = -1;
 
 	hvt_event_set_str(&ev->host, ALERT_HOST);
-	hvt_event_set_str(&ev->stream, s->stream);
+	hvt_event_set_identity(ev, s->stream, s->head_seq + 1);
 	hvt_event_set_str(&ev->source, "collector");
 	hvt_event_set_str(&ev->prev, s->head_hash);
-	ev->seq = s->head_seq + 1;
-	free(ev->id);
-	ev->id = hvt_asprintf("%s-%" PRIu64, s->stream, ev->seq);
 	if (!ev->received_us)
 		ev->received_us = ev->ts_us;
 	hvt_event_to_json(ev, &js);
-	hvt_sha256_hex(js.data, js.len, hash);
+	hvt_chain_hash(js.data, js.len, hash);
 	snprintf(num, sizeof num, "%" PRIu64, ev->seq);
 	if (run(s, "INSERT INTO outbox (seq, json) VALUES (?1, ?2)", "is", (long long)ev->seq,
 		hvt_buf_cstr(&js)) == SQLITE_DONE &&

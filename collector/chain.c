@@ -9,6 +9,7 @@
 #include "chain.h"
 #include "hash.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 struct head {
@@ -67,7 +68,7 @@ static int hash_row(void *arg, const struct hvt_row *r)
 	struct load *l = arg;
 
 	if (r->seq == l->max_seq)
-		hvt_sha256_hex(r->raw, r->raw_len, l->hash);
+		hvt_chain_hash(r->raw, r->raw_len, l->hash);
 	return 1;
 }
 
@@ -100,7 +101,7 @@ int chain_check(struct chain *c, const struct hvt_event *ev, const char *raw, si
 	const char *prev = ev->prev ? ev->prev : "";
 
 	note[0] = '\0';
-	if (!ev->host || !ev->stream || strcmp(ev->stream, "syslog") == 0)
+	if (!ev->host || !ev->stream || strcmp(ev->stream, HVT_SYSLOG_STREAM) == 0)
 		return HVT_VERDICT_UNCHECKED;     /* plain syslog lines carry no chain */
 	h = head_for(c, ev->host, ev->stream);
 	if (ev->seq == 1 && !*prev) {
@@ -117,7 +118,7 @@ int chain_check(struct chain *c, const struct hvt_event *ev, const char *raw, si
 	}
 	if (ev->seq > h->seq) {
 		h->seq = ev->seq;
-		hvt_sha256_hex(raw, raw_len, h->hash);
+		hvt_chain_hash(raw, raw_len, h->hash);
 	}
 	return verdict;
 }

@@ -13,6 +13,7 @@
 #include "record.h"
 #include "rfc5424.h"
 #include "timefmt.h"
+#include "trail.h"
 #include "util.h"
 
 const char *const ingest_reject_names[REJ_COUNT] = {
@@ -28,8 +29,6 @@ const char *const ingest_reject_keys[REJ_COUNT] = {
  * stats` (collector/rxstats.h); no forwarder may report under one. */
 #define RESERVED_HOST_PREFIX '('
 
-#define SYSLOG_STREAM_PREFIX HVT_SYSLOG_STREAM
-
 static int reject(const struct ingest_sink *s, struct ingest_counters *c, enum ingest_reject why,
 		  const char *detail)
 {
@@ -44,15 +43,11 @@ static bool field_eq(const char *s, const char *p, size_t n)
 	return s && strlen(s) == n && memcmp(s, p, n) == 0;
 }
 
-static bool stream_valid(const char *s)
-{
-	return strlen(s) == HVT_STREAM_LEN && strspn(s, "0123456789abcdef") == HVT_STREAM_LEN;
-}
 
 static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *json,
 			size_t jlen, const struct ingest_sink *s, struct ingest_counters *c)
 {
-	char err[256], detail[400], want_id[64];
+	char err[256], detail[400];
 	enum ingest_reject why = REJ_EVENT;
 	struct hvt_event *ev = hvt_event_from_json(json, jlen, &lim->ev, true, err, sizeof err);
 
@@ -62,13 +57,12 @@ static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog
 		snprintf(detail, sizeof detail, "host '%.80s' is reserved for the collector", ev->host);
 		goto bad;
 	}
-	if (!stream_valid(ev->stream)) {
+	if (!hvt_stream_id_valid(ev->stream)) {
 		snprintf(detail, sizeof detail, "stream '%.40s' is not %d hex digits", ev->stream, HVT_STREAM_LEN);
 		goto bad;
 	}
-	snprintf(want_id, sizeof want_id, "%s-%" PRIu64, ev->stream, ev->seq);
 	why = REJ_MISMATCH;
-	if (strcmp(ev->id, want_id) != 0) {
+	if (!hvt_event_id_is(ev->id, ev->stream, ev->seq)) {
 		snprintf(detail, sizeof detail, "id '%.80s' does not match stream and seq", ev->id);
 		goto bad;
 	}
@@ -133,7 +127,7 @@ static int handle_seal(const struct ingest_limits *lim, const struct hvt_syslog_
 	ev.stream = seal.stream;
 	ev.seq = seal.seq;
 	ev.ts_us = seal.time_us;
-	ev.type = (char *)"hvtrail.seal";
+	ev.type = (char *)hvt_control_names[HVT_CONTROL_SEAL];
 	if (!valid) {
 		char detail[800];
 		snprintf(detail, sizeof detail, "seal for host %.80s, stream %s: %s", seal.host, seal.stream, err);
@@ -147,35 +141,43 @@ static int handle_seal(const struct ingest_limits *lim, const struct hvt_syslog_
 	return rc;
 }
 
+static int handle_stats(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *json,
+			size_t jlen, const struct ingest_sink *s, struct ingest_counters *c)
+{
+	json_tokener *tok = json_tokener_new_ex(lim->ev.max_depth);
+	json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)jlen) : NULL;
+	bool ok = o && json_object_is_type(o, json_type_object) &&
+		  json_tokener_get_error(tok) == json_tokener_success &&
+		  m->hostname_len > 0 && m->hostname_len <= lim->ev.max_field &&
+		  m->hostname[0] != RESERVED_HOST_PREFIX && hvt_utf8_valid(json, jlen);
+
+	if (o)
+		json_object_put(o);
+	if (tok)
+		json_tokener_free(tok);
+	if (!ok)
+		return reject(s, c, REJ_CONTROL, "hvtrail.stats is not a JSON object");
+	struct hvt_event ev = { 0 };
+	char *host = hvt_strndup(m->hostname, m->hostname_len);
+	ev.host = host;
+	ev.type = (char *)hvt_control_names[HVT_CONTROL_STATS];
+	int rc = s->record(s->arg, COL_REC_HOST_STATS, &ev, json, jlen, NULL);
+	free(host);
+	return rc;
+}
+
 static int handle_control(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *json,
 			  size_t jlen, const struct ingest_sink *s, struct ingest_counters *c)
 {
 	c->control++;
-	if (m->msgid_len == 12 && memcmp(m->msgid, "hvtrail.sync", 12) == 0)
+	switch (hvt_control_lookup(m->msgid, m->msgid_len)) {
+	case HVT_CONTROL_SYNC:
 		return 0;
-	if (m->msgid_len == 13 && memcmp(m->msgid, "hvtrail.stats", 13) == 0) {
-		json_tokener *tok = json_tokener_new_ex(lim->ev.max_depth);
-		json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)jlen) : NULL;
-		bool ok = o && json_object_is_type(o, json_type_object) &&
-			  json_tokener_get_error(tok) == json_tokener_success &&
-			  m->hostname_len > 0 && m->hostname_len <= lim->ev.max_field &&
-			  m->hostname[0] != RESERVED_HOST_PREFIX && hvt_utf8_valid(json, jlen);
-		if (o)
-			json_object_put(o);
-		if (tok)
-			json_tokener_free(tok);
-		if (!ok)
-			return reject(s, c, REJ_CONTROL, "hvtrail.stats is not a JSON object");
-		struct hvt_event ev = { 0 };
-		char *host = hvt_strndup(m->hostname, m->hostname_len);
-		ev.host = host;
-		ev.type = (char *)"hvtrail.stats";
-		int rc = s->record(s->arg, COL_REC_HOST_STATS, &ev, json, jlen, NULL);
-		free(host);
-		return rc;
-	}
-	if (m->msgid_len == 12 && memcmp(m->msgid, "hvtrail.seal", 12) == 0)
+	case HVT_CONTROL_STATS:
+		return handle_stats(lim, m, json, jlen, s, c);
+	case HVT_CONTROL_SEAL:
 		return handle_seal(lim, m, json, jlen, s, c);
+	}
 	return reject(s, c, REJ_CONTROL, "unknown hvtrail control message");
 }
 
@@ -198,7 +200,7 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 			 size_t len, const char *peer, long long rx_us, const struct ingest_sink *s,
 			 struct ingest_counters *c)
 {
-	char hash[HVT_SHA256_HEX], id[HVT_STREAM_LEN + 40];
+	char hash[HVT_SHA256_HEX];
 	struct hvt_event *ev;
 	struct hvt_buf raw = { 0 };
 	char ts[64];
@@ -219,12 +221,8 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	char hex13[14];
 	memcpy(hex13, hash, 13);
 	hex13[13] = '\0';
-	ev->seq = strtoull(hex13, NULL, 16);
-	if (!ev->seq)
-		ev->seq = 1;
-	snprintf(id, sizeof id, "%s-%" PRIu64, SYSLOG_STREAM_PREFIX, ev->seq);
-	ev->id = hvt_strdup(id);
-	ev->stream = hvt_strdup(SYSLOG_STREAM_PREFIX);
+	uint64_t seq = strtoull(hex13, NULL, 16);
+	hvt_event_set_identity(ev, HVT_SYSLOG_STREAM, seq ? seq : 1);
 	size_t tl = utf8_cut(m->timestamp, m->timestamp_len, sizeof ts - 1);
 	memcpy(ts, m->timestamp, tl);
 	ts[tl] = '\0';
@@ -267,7 +265,7 @@ static int handle_message(const struct ingest_limits *lim, const char *peer, lon
 	if (hvt_syslog_parse(line, len, &m, err, sizeof err) < 0)
 		return reject(s, c, REJ_SYSLOG, err);
 	if (hvt_syslog_is_event(&m, &json, &jlen)) {
-		if (m.msgid_len > 8 && memcmp(m.msgid, "hvtrail.", 8) == 0)
+		if (hvt_syslog_is_control(&m))
 			return handle_control(lim, &m, json, jlen, s, c);
 		return handle_event(lim, &m, json, jlen, s, c);
 	}

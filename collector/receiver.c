@@ -19,6 +19,7 @@
 #include "receiver.h"
 #include "record.h"
 #include "refusal.h"
+#include "rfc5424.h"
 #include "rxstats.h"
 #include "schema.h"
 #include "tlscheck.h"
@@ -284,7 +285,7 @@ static void snapshot(struct receiver *r, struct rx_snapshot *s)
 static bool store_stats(struct receiver *r, const struct rx_snapshot *s)
 {
 	struct hvt_buf js = { 0 }, rec = { 0 };
-	struct hvt_event ev = { .host = (char *)RXSTATS_HOST, .type = (char *)"hvtrail.stats" };
+	struct hvt_event ev = { .host = (char *)RXSTATS_HOST, .type = (char *)hvt_control_names[HVT_CONTROL_STATS] };
 	bool ok = false;
 
 	if (pthread_mutex_trylock(&r->wlock) != 0)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "rfc5424.h"
+#include "trail.h"
 #include "util.h"
 
 #define RESUME_FRACTION 0.9     /* resume inputs below 90% of max_size */
@@ -166,12 +167,7 @@ static void truncate_data(struct fwd_pipeline *p, struct hvt_event *ev, size_t s
 
 static void assign_identity(struct fwd_pipeline *p, struct hvt_event *ev)
 {
-	char id[64];
-
-	ev->seq = hvt_spool_next_seq(p->spool);
-	snprintf(id, sizeof id, "%s-%" PRIu64, hvt_spool_id(p->spool), ev->seq);
-	hvt_event_set_str(&ev->id, id);
-	hvt_event_set_str(&ev->stream, hvt_spool_id(p->spool));
+	hvt_event_set_identity(ev, hvt_spool_id(p->spool), hvt_spool_next_seq(p->spool));
 	hvt_event_set_str(&ev->prev, p->last_hash);
 }
 
@@ -192,7 +188,7 @@ static int append(struct fwd_pipeline *p, struct hvt_event *ev)
 		hvt_buf_reset(&p->json);
 		hvt_event_to_json(ev, &p->json);
 	}
-	hvt_sha256_hex(p->json.data, p->json.len, hash);
+	hvt_chain_hash(p->json.data, p->json.len, hash);
 	hvt_buf_reset(&p->msg);
 	hvt_syslog_format(&p->msg, p->o.facility, ev, p->json.data, p->json.len);
 	int rc = hvt_spool_append(p->spool, p->msg.data, p->msg.len, NULL);
@@ -301,7 +297,7 @@ static void emit_dropped(struct fwd_pipeline *p, uint64_t n)
 {
 	struct hvt_event *ev = hvt_event_new("spool.dropped");
 
-	ev->severity = 3;
+	ev->severity = HVT_SEV_ERR;
 	hvt_event_set_msg(ev, "spool full: %" PRIu64 " unsent events dropped (full_policy = drop-oldest)", n);
 	hvt_event_data_add(ev, "dropped", json_object_new_int64((int64_t)n));
 	hvt_event_data_add(ev, "dropped_total", json_object_new_int64((int64_t)p->dropped));
@@ -325,26 +321,12 @@ static bool read_saved_head(struct fwd_pipeline *p, struct saved_head *h)
 static void recover_chain_head(struct fwd_pipeline *p)
 {
 	uint64_t last = hvt_spool_last_seq(p->spool);
-	struct hvt_spool_reader *r;
-	struct hvt_spool_rec rec;
-	struct hvt_syslog_msg m;
 	struct saved_head saved = { 0 };
-	const char *json;
-	size_t jlen;
-	char err[128];
 	bool have_saved = read_saved_head(p, &saved);
 
 	p->last_hash[0] = '\0';
-	if (last) {
-		r = hvt_spool_reader_new(p->spool, last);
-		if (hvt_spool_reader_next(r, &rec) == 1 && rec.seq == last &&
-		    hvt_syslog_parse(rec.data, rec.len, &m, err, sizeof err) == 0 &&
-		    hvt_syslog_is_event(&m, &json, &jlen)) {
-			hvt_sha256_hex(json, jlen, p->last_hash);
-			p->chain_continued = true;
-		}
-		hvt_spool_reader_free(r);
-	}
+	if (last && hvt_chain_hash_spooled(p->spool, last, p->last_hash) == 0)
+		p->chain_continued = true;
 	if (!p->chain_continued && have_saved && last && saved.seq == last &&
 	    strcmp(saved.stream, hvt_spool_id(p->spool)) == 0) {
 		memcpy(p->last_hash, saved.hash, sizeof saved.hash);
@@ -364,7 +346,7 @@ void fwd_pipeline_announce_chain(struct fwd_pipeline *p)
 	if (!p->previous.stream[0])
 		return;
 	struct hvt_event *ev = hvt_event_new("chain.reset");
-	ev->severity = 4;
+	ev->severity = HVT_SEV_WARNING;
 	hvt_event_set_msg(ev, "a new hash chain (stream %s) replaces stream %s, which ended at event %" PRIu64
 			  ": the spool was recreated", hvt_spool_id(p->spool), p->previous.stream, p->previous.seq);
 	hvt_event_data_add(ev, "previous_stream", json_object_new_string(p->previous.stream));

@@ -34,9 +34,9 @@ int hvt_severity_parse(const char *name)
 		if (strcasecmp(name, severity_names[i]) == 0)
 			return i;
 	if (strcasecmp(name, "error") == 0)
-		return 3;
+		return HVT_SEV_ERR;
 	if (strcasecmp(name, "warn") == 0)
-		return 4;
+		return HVT_SEV_WARNING;
 	return -1;
 }
 
@@ -45,7 +45,7 @@ struct hvt_event *hvt_event_new(const char *type)
 	struct hvt_event *ev = hvt_calloc(1, sizeof *ev);
 
 	ev->type = type ? hvt_strdup(type) : NULL;
-	ev->severity = 6;
+	ev->severity = HVT_SEV_INFO;
 	return ev;
 }
 
@@ -510,7 +510,7 @@ struct hvt_event *hvt_event_from_json(const char *text, size_t len,
 		return NULL;
 	}
 	ev = hvt_calloc(1, sizeof *ev);
-	ev->severity = 6;
+	ev->severity = HVT_SEV_INFO;
 	if (!decode_fields(&d, o, ev, require_identity)) {
 		hvt_event_free(ev);
 		ev = NULL;

@@ -25,6 +25,18 @@
 #define HVT_SYSLOG_STREAM "syslog"
 #define HVT_HASH_HEX_LEN 64       /* SHA-256 in hex */
 
+/* Syslog severities (RFC 5424), the scale of hvt_event.severity. */
+enum hvt_severity {
+	HVT_SEV_EMERG = 0,
+	HVT_SEV_ALERT = 1,
+	HVT_SEV_CRIT = 2,
+	HVT_SEV_ERR = 3,
+	HVT_SEV_WARNING = 4,
+	HVT_SEV_NOTICE = 5,
+	HVT_SEV_INFO = 6,
+	HVT_SEV_DEBUG = 7,
+};
+
 enum hvt_event_flags {
 	HVT_EV_LATE = 1u << 0,        /* observed after the fact (resync) */
 	HVT_EV_TRUNCATED = 1u << 1,   /* data was cut to fit max_event_size */
@@ -35,12 +47,12 @@ struct hvt_event {
 	char *host;
 	char *stream;                 /* random per spool generation (hex) */
 	uint64_t seq;                 /* per stream, from 1, no holes */
-	char *id;                     /* "<stream>-<seq>" */
+	char *id;                     /* "<stream>-<seq>" (trail.h) */
 	char *prev;                   /* hex SHA-256 of the previous event's JSON, or "" */
 	char *source;                 /* qmp, journald, local, forwarder, collector */
 	/* what happened */
 	char *type;                   /* dotted: migration.completed */
-	int severity;                 /* syslog severity 0..7 */
+	int severity;                 /* enum hvt_severity */
 	char *vm_name;
 	char *vm_uuid;
 	long long ts_us;              /* when it happened */

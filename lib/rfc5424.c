@@ -61,6 +61,42 @@ void hvt_syslog_format(struct hvt_buf *out, int facility, const struct hvt_event
 	hvt_buf_append(out, json, json_len);
 }
 
+const char *const hvt_control_names[HVT_CONTROL_COUNT] = {
+	[HVT_CONTROL_SYNC] = HVT_CONTROL_PREFIX "sync",
+	[HVT_CONTROL_STATS] = HVT_CONTROL_PREFIX "stats",
+	[HVT_CONTROL_SEAL] = HVT_CONTROL_PREFIX "seal",
+};
+
+bool hvt_syslog_is_control(const struct hvt_syslog_msg *m)
+{
+	const size_t pl = sizeof HVT_CONTROL_PREFIX - 1;
+
+	return m->msgid_len > pl && memcmp(m->msgid, HVT_CONTROL_PREFIX, pl) == 0;
+}
+
+int hvt_control_lookup(const char *msgid, size_t len)
+{
+	for (int i = 0; i < HVT_CONTROL_COUNT; i++)
+		if (strlen(hvt_control_names[i]) == len && memcmp(msgid, hvt_control_names[i], len) == 0)
+			return i;
+	return -1;
+}
+
+void hvt_syslog_format_control(struct hvt_buf *out, int facility, const char *host, enum hvt_control c,
+			       const char *json)
+{
+	/* framed like an event of type hvtrail.<name>, so one formatter
+	 * decides what a header may contain */
+	const struct hvt_event ev = {
+		.host = (char *)host,
+		.type = (char *)hvt_control_names[c],
+		.severity = HVT_SEV_INFO,
+		.ts_us = hvt_now_us(),
+	};
+
+	hvt_syslog_format(out, facility, &ev, json, strlen(json));
+}
+
 static int fail(char *err, size_t errsize, const char *what)
 {
 	snprintf(err, errsize, "%s", what);

@@ -42,6 +42,32 @@ int hvt_syslog_parse(const char *line, size_t len, struct hvt_syslog_msg *out,
  * If so, points json and json_len at the JSON text. */
 bool hvt_syslog_is_event(const struct hvt_syslog_msg *m, const char **json, size_t *json_len);
 
-int hvt_facility_parse(const char *name);      /* -1 if unknown */
+/* ---- control messages ----------------------------------------------------
+ * hvtrail messages the collector consumes instead of indexing them: the
+ * MSGID is "hvtrail." and a name from this table, the body a JSON object
+ * (docs/delivery.md, docs/integrity.md).  Both ends use the table, so a
+ * name exists once. */
+#define HVT_CONTROL_PREFIX "hvtrail."
+enum hvt_control {
+	HVT_CONTROL_SYNC,         /* "{}": pushes the RELP window past real frames */
+	HVT_CONTROL_STATS,        /* the forwarder's counters */
+	HVT_CONTROL_SEAL,         /* a signed chain head (seal.h) */
+	HVT_CONTROL_COUNT
+};
+/* "hvtrail.sync", ... */
+extern const char *const hvt_control_names[HVT_CONTROL_COUNT];
+/* Does an event's MSGID put it in the control namespace ("hvtrail.*")? */
+bool hvt_syslog_is_control(const struct hvt_syslog_msg *m);
+/* The control message a MSGID names, or -1 (unknown, though maybe in the
+ * namespace). */
+int hvt_control_lookup(const char *msgid, size_t len);
+/* Append a control message from host with body json. */
+void hvt_syslog_format_control(struct hvt_buf *out, int facility, const char *host, enum hvt_control c,
+			       const char *json);
+
+/* ---- facilities ----------------------------------------------------------- */
+#define HVT_FACILITY_DAEMON 3
+/* The facility code (0..23, not shifted) of a name (case-insensitive), or -1. */
+int hvt_facility_parse(const char *name);
 
 #endif

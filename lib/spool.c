@@ -17,6 +17,7 @@
 #include "crc32c.h"
 #include "log.h"
 #include "spool.h"
+#include "trail.h"
 #include "util.h"
 
 #define REC_MAGIC 0x52545648u          /* "HVTR" little-endian */
@@ -26,7 +27,7 @@
 #define READ_CHUNK (256u << 10)
 #define WBUF_FLUSH (1u << 20)      /* write the buffered records out at this size */
 #define WBUF_MAX (8u << 20)        /* ...and refuse more while writing fails */
-#define SPOOL_ID_LEN 16
+#define SPOOL_ID_LEN HVT_STREAM_LEN   /* the spool's id is its stream (trail.h) */
 
 struct rec_hdr {
 	uint32_t magic;
@@ -124,9 +125,7 @@ static int load_or_make_meta(struct hvt_spool *sp, bool have_segments, char *err
 			sp->id[SPOOL_ID_LEN] = '\0';
 		}
 	} else if (rc == -ENOENT && !have_segments) {
-		unsigned char raw[8];
-		hvt_random(raw, sizeof raw);
-		hvt_hex(raw, sizeof raw, sp->id);
+		hvt_stream_id_new(sp->id);   /* a new spool is a new stream */
 		char *meta = hvt_asprintf("id=%s\nformat=1\n", sp->id);
 		rc = hvt_write_file_atomic(path, meta, strlen(meta), 0600);
 		free(meta);

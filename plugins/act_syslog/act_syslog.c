@@ -23,6 +23,7 @@
 #include "event.h"
 #include "hvtrail-plugin.h"
 #include "log.h"
+#include "rfc5424.h"
 #include "util.h"
 
 #define MAX_LINE 2048
@@ -39,19 +40,10 @@ static const struct hvt_conf_key keys[] = {
 	HVT_CONF_END
 };
 
-static const struct {
-	const char *name;
-	int code;
-} facilities[] = {
-	{ "user", LOG_USER }, { "daemon", LOG_DAEMON }, { "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
-};
-
 struct slog {
 	bool journal;
 	char *socket, *ident;
-	int facility;
+	int facility;                 /* shifted, as LOG_DAEMON */
 	int priority;             /* -1: the alert's severity */
 };
 
@@ -77,10 +69,7 @@ static int init(struct hvt_instance *inst)
 	s->journal = strcmp(hvt_conf_str(inst->conf, keys, "target"), "journal") == 0;
 	s->socket = hvt_strdup(hvt_conf_str(inst->conf, keys, "socket"));
 	s->ident = hvt_strdup(hvt_conf_str(inst->conf, keys, "identifier"));
-	s->facility = LOG_DAEMON;
-	for (size_t i = 0; i < HVT_ARRAY_SIZE(facilities); i++)
-		if (strcmp(f, facilities[i].name) == 0)
-			s->facility = facilities[i].code;
+	s->facility = hvt_facility_parse(f) << 3;   /* the enum key admits only known names */
 	s->priority = *p ? hvt_severity_parse(p) : -1;
 	inst->priv = s;
 	return 0;

@@ -27,6 +27,7 @@
 
 #include "ch.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 #define COLUMNS CH_ROW_COLUMNS
@@ -47,24 +48,6 @@ struct hvt_row ch_row(const struct ch_val *v)
 		.link = v[5].len ? v[5].s : NULL, .verdict = (int)v[6].u,
 		.note = v[7].len ? v[7].s : NULL,
 	};
-}
-
-/* "<stream>-<seq>": false when id has another shape (then nothing matches). */
-static bool split_id(const char *id, char **stream, uint64_t *seq)
-{
-	const char *dash = strrchr(id, '-');
-	char *end;
-	long long n;
-
-	if (!dash || dash == id || !dash[1])
-		return false;
-	errno = 0;
-	n = strtoll(dash + 1, &end, 10);
-	if (*end || errno || n <= 0)
-		return false;
-	*seq = (uint64_t)n;
-	*stream = hvt_strndup(id, (size_t)(dash - id));
-	return true;
 }
 
 static void and_eq(struct hvt_buf *b, const char *col, const char *v)
@@ -103,15 +86,16 @@ static bool add_filters(struct hvt_buf *b, const struct hvt_query *q)
 	if (q->link)
 		and_eq(b, "link", q->link);
 	if (q->id) {
-		char *stream = NULL;
+		size_t slen;
 		uint64_t seq;
-		if (split_id(q->id, &stream, &seq)) {
+		if (hvt_event_id_split(q->id, &slen, &seq)) {   /* else nothing matches */
+			char *stream = hvt_strndup(q->id, slen);
 			and_eq(b, "stream", stream);
 			hvt_buf_printf(b, " AND seq = %" PRIu64, seq);
+			free(stream);
 		} else {
 			can_match = false;
 		}
-		free(stream);
 	}
 	return can_match;
 }

@@ -35,6 +35,7 @@
 
 #include "ch.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 int ch_insert(struct ch *x, const char *table, const char *rows, size_t len, char *err,
@@ -90,27 +91,6 @@ static uint64_t next_stamp_ms(struct ch *x)
 	return ms;
 }
 
-/* The collector deduplicates on (host, id); the table on (host, stream, seq).
- * The same key only when id is "<stream>-<seq>": refuse anything else rather
- * than silently dedup on another key (as idx_sqlite does). */
-static bool identity_valid(const struct hvt_event *ev, char *why, size_t size)
-{
-	char num[24];
-	size_t n;
-
-	if (!ev->host || !*ev->host || !ev->stream || !*ev->stream || !ev->id || ev->seq == 0) {
-		snprintf(why, size, "it lacks host, stream, seq or id");
-		return false;
-	}
-	snprintf(num, sizeof num, "%" PRIu64, ev->seq);
-	n = strlen(ev->stream);
-	if (strncmp(ev->id, ev->stream, n) != 0 || ev->id[n] != '-' || strcmp(ev->id + n + 1, num) != 0) {
-		snprintf(why, size, "its id '%.80s' is not <stream>-<seq> (%.40s-%s)", ev->id, ev->stream, num);
-		return false;
-	}
-	return true;
-}
-
 static int check_batch(struct ch *x, const struct hvt_index_batch *b)
 {
 	char why[200];
@@ -129,7 +109,9 @@ static int check_batch(struct ch *x, const struct hvt_index_batch *b)
 				"raw text", x->name);
 			return -1;
 		}
-		if (!identity_valid(it->ev, why, sizeof why)) {
+		/* the collector deduplicates on (host, id), the table on (host,
+		 * stream, seq): refuse what would make them differ (trail.h) */
+		if (!hvt_event_identity_check(it->ev, why, sizeof why)) {
 			hvt_log(LOG_ERR, "idx_clickhouse [%s]: refusing the batch: an event from %s cannot be "
 				"stored exactly once because %s", x->name,
 				it->ev->host ? it->ev->host : "(no host)", why);

@@ -21,6 +21,7 @@
 
 #include "ch.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 void ch_counts_free(struct ch *x)
@@ -100,16 +101,6 @@ int ch_streams(struct hvt_instance *inst, const char *host,
 	}
 	free(w.counts);
 	return rc;
-}
-
-/* Only a forwarder's stream (HVT_STREAM_LEN hex digits, one spool
- * generation) numbers its events 1, 2, 3, ...; the collector's "syslog"
- * pseudo-stream uses hashes as seq.  Same rule as idx_sqlite. */
-static bool sequential(const char *stream)
-{
-	size_t n = strspn(stream, "0123456789abcdef");
-
-	return n == HVT_STREAM_LEN && stream[n] == '\0';
 }
 
 static int cmp_key(const char *h1, const char *s1, const char *h2, const char *s2)
@@ -194,8 +185,8 @@ int ch_gaps(struct hvt_instance *inst, const char *host, const char *stream,
 	uint64_t count, max_seq;
 	int rc;
 
-	if (!sequential(stream))
-		return 0;
+	if (!hvt_stream_id_valid(stream))
+		return 0;           /* only forwarders' streams number events 1, 2, 3 (trail.h) */
 	if (!cached_count(x, host, stream, &count, &max_seq) &&
 	    fetch_count(x, host, stream, &count, &max_seq) < 0)
 		return -1;

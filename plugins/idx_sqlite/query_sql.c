@@ -6,11 +6,11 @@
  * resulting plans with EXPLAIN QUERY PLAN. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idx.h"
+#include "trail.h"
 #include "util.h"
 
 /* Which terms get a '+' for each path. */
@@ -34,19 +34,17 @@ static struct hints hints_for(const struct idx_plan *p)
 	return (struct hints){ 0 };
 }
 
-/* "<stream>-<seq>" of q->id; false when it has another shape. */
+/* "<stream>-<seq>" of q->id; false when it has another shape, or a seq
+ * no row can hold (the column is a signed 64-bit integer). */
 static bool split_id(const char *id, struct idx_sql *out)
 {
-	const char *dash = strrchr(id, '-');
-	char *end;
+	size_t slen;
+	uint64_t seq;
 
-	if (!dash || dash == id || !dash[1])
+	if (!hvt_event_id_split(id, &slen, &seq) || seq > INT64_MAX)
 		return false;
-	errno = 0;
-	out->seq = strtoll(dash + 1, &end, 10);
-	if (*end || errno || out->seq <= 0)
-		return false;
-	out->stream = hvt_strndup(id, (size_t)(dash - id));
+	out->seq = (long long)seq;
+	out->stream = hvt_strndup(id, slen);
 	return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include "idx.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 #define VM_CACHE_MAX 65536
@@ -66,27 +67,14 @@ void idx_store_finalize(struct idx *x)
 }
 
 /* The unique key is (stream, seq) while the collector deduplicates on
- * (host, id).  They are the same key only when id is "<stream>-<seq>" (a
- * stream id is random per forwarder spool, so one stream never spans two
- * hosts), so refuse anything else rather than silently dedup on another key. */
+ * (host, id): refuse what would make them differ (trail.h) rather than
+ * silently dedup on another key, and a seq the signed column cannot hold. */
 static bool identity_valid(const struct hvt_event *ev, char *why, size_t size)
 {
-	char num[24];
-	size_t n;
-
-	if (!ev->host || !*ev->host || !ev->stream || !*ev->stream || !ev->id || ev->seq == 0) {
-		snprintf(why, size, "it lacks host, stream, seq or id");
+	if (!hvt_event_identity_check(ev, why, size))
 		return false;
-	}
 	if (ev->seq > INT64_MAX) {
 		snprintf(why, size, "its seq %" PRIu64 " does not fit the index", ev->seq);
-		return false;
-	}
-	snprintf(num, sizeof num, "%" PRIu64, ev->seq);
-	n = strlen(ev->stream);
-	if (strncmp(ev->id, ev->stream, n) != 0 || ev->id[n] != '-' || strcmp(ev->id + n + 1, num) != 0) {
-		snprintf(why, size, "its id '%.80s' is not <stream>-<seq> (%.40s-%s)", ev->id,
-			 ev->stream, num);
 		return false;
 	}
 	return true;

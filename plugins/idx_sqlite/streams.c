@@ -5,6 +5,7 @@
 
 #include "idx.h"
 #include "log.h"
+#include "trail.h"
 #include "util.h"
 
 static void fill_state(sqlite3_stmt *st, struct hvt_stream_state *s)
@@ -119,17 +120,6 @@ static int max_stored_seq(struct idx *x, int64_t stream_id, uint64_t *max)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Only a forwarder's stream (HVT_STREAM_LEN hex digits, one spool
- * generation) numbers its events 1, 2, 3, ...  The collector files plain
- * syslog lines under the stream "syslog" with a hash for seq, so that
- * resends dedup; holes there mean nothing. */
-static bool sequential(const char *stream)
-{
-	size_t n = strspn(stream, "0123456789abcdef");
-
-	return n == HVT_STREAM_LEN && stream[n] == '\0';
-}
-
 static int gaps_locked(struct idx *x, const char *host, const char *stream,
 		       int (*cb)(void *arg, uint64_t lo, uint64_t hi), void *arg)
 {
@@ -137,8 +127,8 @@ static int gaps_locked(struct idx *x, const char *host, const char *stream,
 	uint64_t top;
 	int r;
 
-	if (!sequential(stream))
-		return 0;
+	if (!hvt_stream_id_valid(stream))
+		return 0;           /* only forwarders' streams number events 1, 2, 3 (trail.h) */
 	r = stream_info(x, host, stream, &si);
 	if (r <= 0)
 		return r;

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "plugin.h"
 #include "tidx.h"
+#include "trail.h"
 #include "util.h"
 
 char *tidx_tmpdir(const char *tag)
@@ -101,16 +102,13 @@ static struct hvt_event *make_event(const struct tev *e)
 	char prev[HVT_HASH_HEX_LEN + 1];
 
 	hvt_event_set_str(&ev->host, e->host ? e->host : "hv1");
-	hvt_event_set_str(&ev->stream, stream);
-	ev->seq = e->seq;
-	if (e->id)
+	hvt_event_set_identity(ev, stream, e->seq);
+	if (e->id)                    /* a test of a malformed id */
 		hvt_event_set_str(&ev->id, e->id);
-	else
-		ev->id = hvt_asprintf("%s-%" PRIu64, stream, e->seq);
 	snprintf(prev, sizeof prev, "%064" PRIx64, e->seq * 2654435761u);
 	hvt_event_set_str(&ev->prev, e->seq > 1 ? prev : "");
 	hvt_event_set_str(&ev->source, "qmp");
-	ev->severity = 6;
+	ev->severity = HVT_SEV_INFO;
 	if (e->vm_name || e->vm_uuid)
 		hvt_event_set_vm(ev, e->vm_name, e->vm_uuid);
 	ev->ts_us = e->ts_us ? e->ts_us : TIDX_T0 + (long long)e->seq * 1000000;

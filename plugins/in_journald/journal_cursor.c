@@ -199,7 +199,7 @@ struct hvt_event *jd_gap_event(const struct jd_gap *g)
 	struct hvt_event *ev = hvt_event_new("journal.gap");
 	char ts[40];
 
-	ev->severity = 4;
+	ev->severity = HVT_SEV_WARNING;
 	ev->source = hvt_strdup("journald");
 	ev->ts_us = g->to_us;
 	gap_msg(ev, g);

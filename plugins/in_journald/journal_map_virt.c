@@ -132,7 +132,7 @@ static const char *control_type(const char *op, const char *reason, bool ok, int
 				const char **migration)
 {
 	*migration = NULL;
-	*sev = ok ? 6 : 4;
+	*sev = ok ? HVT_SEV_INFO : HVT_SEV_WARNING;
 	if (strcmp(op, "start") == 0) {
 		if (strcmp(reason, "migrated") == 0) {
 			*migration = "incoming";
@@ -147,9 +147,9 @@ static const char *control_type(const char *op, const char *reason, bool ok, int
 			*migration = "outgoing";
 		/* an expected exit is a notice; a crash is a warning */
 		if (ok && strcmp(reason, "crashed") != 0 && strcmp(reason, "failed") != 0)
-			*sev = 5;
+			*sev = HVT_SEV_NOTICE;
 		else
-			*sev = 4;
+			*sev = HVT_SEV_WARNING;
 		return ok ? "vm.stopped" : "vm.stop_failed";
 	}
 	return "vm.control";

@@ -195,7 +195,7 @@ static void report_overlays(struct qmp_vm *vm, struct pend *p, const struct qmp_
 	/* oldest first: the deepest new layer was created first */
 	for (int j = k - 1; j >= 0; j--) {
 		struct hvt_event *ev =
-			norm_event(vm, "snapshot.external.created", SEV_INFO, now_us);
+			norm_event(vm, "snapshot.external.created", HVT_SEV_INFO, now_us);
 		data_str(ev, "device", now->key);
 		data_str(ev, "overlay", now->chain[j]);
 		data_str(ev, "backing", now->chain[j + 1]);
@@ -213,7 +213,7 @@ static void report_overlays(struct qmp_vm *vm, struct pend *p, const struct qmp_
 static void report_chain_change(struct qmp_vm *vm, struct pend *p, const struct qmp_bdev *old,
 				const struct qmp_bdev *now, long long now_us)
 {
-	struct hvt_event *ev = norm_event(vm, "block.chain.changed", SEV_INFO, now_us);
+	struct hvt_event *ev = norm_event(vm, "block.chain.changed", HVT_SEV_INFO, now_us);
 
 	data_str(ev, "device", now->key);
 	hvt_event_data_add(ev, "before", chain_json(old));
@@ -249,7 +249,7 @@ static void snaps_diff(struct qmp_vm *vm, struct pend *p, const struct qmp_bdev 
 			}
 			struct hvt_event *ev =
 				norm_event(vm, pass == 0 ? "snapshot.created" : "snapshot.deleted",
-					   SEV_INFO, now_us);
+					   HVT_SEV_INFO, now_us);
 			data_str(ev, "tag", tag);
 			data_str(ev, "device", a->key);
 			if (pass == 0 && a->snap_vmstate[i] > 0)

@@ -67,7 +67,7 @@ void colo_enter(struct qmp_vm *vm, const struct qmp_msg *m, long long ts, struct
 	hvt_strlcpy(c->mode, role == MIG_INCOMING ? "secondary" : "primary", sizeof c->mode);
 	mig_absorbed_by_colo(vm);
 
-	struct hvt_event *ev = norm_event(vm, "colo.entered", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "colo.entered", HVT_SEV_INFO, ts);
 	if (m)
 		norm_attach_qmp(ev, m);
 	data_str(ev, "mode", c->mode);
@@ -126,7 +126,7 @@ void colo_flush(struct qmp_vm *vm, struct pend *p, long long ts)
 
 	if (c->win == 0)
 		return;
-	struct hvt_event *ev = norm_event(vm, "colo.checkpoints", SEV_INFO, c->win_last_ts);
+	struct hvt_event *ev = norm_event(vm, "colo.checkpoints", HVT_SEV_INFO, c->win_last_ts);
 	hvt_format_rfc3339(c->win_first_ts, first, sizeof first);
 	hvt_format_rfc3339(c->win_last_ts, last, sizeof last);
 	long long avg_us = c->pause_sum_us / (long long)c->win;
@@ -217,7 +217,7 @@ static void on_colo_exit(struct qmp_vm *vm, const struct qmp_msg *m, long long t
 	const char *reason = jstr(m->data, "reason");
 
 	colo_flush(vm, NULL, ts);
-	struct hvt_event *ev = norm_event(vm, "colo.failover", SEV_CRIT, ts);
+	struct hvt_event *ev = norm_event(vm, "colo.failover", HVT_SEV_CRIT, ts);
 	norm_attach_qmp(ev, m);
 	data_str(ev, "side", mode ? mode : vm->colo.mode[0] ? vm->colo.mode : NULL);
 	data_str(ev, "reason", reason);
@@ -237,7 +237,7 @@ static void on_colo_exit(struct qmp_vm *vm, const struct qmp_msg *m, long long t
  * listened.  Its reason is lost; the run state still tells who serves. */
 void colo_resync_ended(struct qmp_vm *vm, struct pend *p, long long now_us)
 {
-	struct hvt_event *ev = norm_event(vm, "colo.failover", SEV_CRIT, now_us);
+	struct hvt_event *ev = norm_event(vm, "colo.failover", HVT_SEV_CRIT, now_us);
 
 	colo_flush(vm, p, now_us);
 	ev->flags |= HVT_EV_LATE;

@@ -127,7 +127,7 @@ static void job_event_type(const struct jobinfo *ji, char *type, size_t size, in
 {
 	const char *t = ji->type;
 
-	*sev = ji->failed ? SEV_WARNING : SEV_INFO;
+	*sev = ji->failed ? HVT_SEV_WARNING : HVT_SEV_INFO;
 	if (strcmp(t, "snapshot-save") == 0)
 		hvt_strlcpy(type, ji->failed ? "snapshot.failed" : "snapshot.created", size);
 	else if (strcmp(t, "snapshot-load") == 0)
@@ -344,7 +344,7 @@ static void on_block_job_end(struct qmp_vm *vm, const struct qmp_msg *m, long lo
 
 	block_job_type(qtype, cancelled ? "cancelled" : err ? "failed" : "completed",
 		       type, sizeof type);
-	struct hvt_event *ev = norm_event(vm, type, err ? SEV_WARNING : SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, type, err ? HVT_SEV_WARNING : HVT_SEV_INFO, ts);
 	norm_attach_qmp(ev, m);
 	data_str(ev, "job_id", dev);
 	data_str(ev, "job_type", qtype);
@@ -382,7 +382,7 @@ static void on_block_job_error(struct qmp_vm *vm, const struct qmp_msg *m, long 
 	const char *dev = jstr(m->data, "device");
 	const char *op = jstr(m->data, "operation");
 	const char *action = jstr(m->data, "action");
-	struct hvt_event *ev = norm_event(vm, "block.job.error", SEV_WARNING, ts);
+	struct hvt_event *ev = norm_event(vm, "block.job.error", HVT_SEV_WARNING, ts);
 
 	norm_attach_qmp(ev, m);
 	data_str(ev, "job_id", dev);

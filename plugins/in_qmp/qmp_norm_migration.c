@@ -96,7 +96,7 @@ static void started_msg(struct qmp_vm *vm, struct hvt_event *ev)
 
 static struct hvt_event *started_event(struct qmp_vm *vm, long long ts)
 {
-	struct hvt_event *ev = norm_event(vm, "migration.started", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "migration.started", HVT_SEV_INFO, ts);
 
 	started_msg(vm, ev);
 	return ev;
@@ -274,7 +274,7 @@ static void end(struct qmp_vm *vm, const struct qmp_msg *m, long long ts, const 
 	bool ok = strcmp(status, "completed") == 0;
 	bool fail = strcmp(status, "failed") == 0;
 	struct hvt_event *ev = norm_event(vm, end_type(vm->mig.role, status),
-					  fail ? SEV_WARNING : SEV_INFO, ts);
+					  fail ? HVT_SEV_WARNING : HVT_SEV_INFO, ts);
 	if (m)
 		norm_attach_qmp(ev, m);
 	data_str(ev, "role", role_name(vm->mig.role));

@@ -17,12 +17,6 @@
 #define QMP_MAX_DATA_JSON 16384   /* raw QMP data kept per event (bytes of JSON) */
 #define QMP_UNMAPPED_WINDOW_US 10000000LL
 
-#define SEV_CRIT 2
-#define SEV_ERR 3
-#define SEV_WARNING 4
-#define SEV_NOTICE 5
-#define SEV_INFO 6
-
 #define QBIT(q) (1u << (q))
 /* Not a query: a slot that waits for the migration's next status (see
  * qmp_norm_migration.c, savevm). */

@@ -65,7 +65,7 @@ void state_contact(struct qmp_vm *vm, const struct qmp_contact *c, struct pend *
 	if (!vm->contacted) {
 		long long since = c->instance_since_us;
 		long long ts = since > 0 && since <= c->now_us ? since : c->now_us;
-		struct hvt_event *ev = norm_event(vm, "vm.started", SEV_INFO, ts);
+		struct hvt_event *ev = norm_event(vm, "vm.started", HVT_SEV_INFO, ts);
 		/* QMP tells nothing about the past: a VM we meet long after its
 		 * socket appeared (forwarder restarted) started before we looked. */
 		if (since <= 0 || c->now_us - since > vm->opts.late_after_us)
@@ -93,19 +93,19 @@ static void resync_status(struct qmp_vm *vm, struct pend *p, const char *st, boo
 	struct hvt_event *ev = NULL;
 
 	if (vm->running && !running && strcmp(st, "shutdown") != 0) {
-		ev = norm_event(vm, "vm.paused", SEV_INFO, now_us);
+		ev = norm_event(vm, "vm.paused", HVT_SEV_INFO, now_us);
 		hvt_event_set_msg(ev,
 				  "VM %s was paused while hvtrail was not connected (run state %s)",
 				  qmp_vm_name(vm), st);
 		vm->pause_reported = true;
 		vm->paused_ts = now_us;
 	} else if (!vm->running && running) {
-		ev = norm_event(vm, "vm.resumed", SEV_INFO, now_us);
+		ev = norm_event(vm, "vm.resumed", HVT_SEV_INFO, now_us);
 		hvt_event_set_msg(ev, "VM %s was resumed while hvtrail was not connected",
 				  qmp_vm_name(vm));
 		vm->pause_reported = false;
 	} else if (strcmp(st, "shutdown") == 0 && !vm->shutdown_seen) {
-		ev = norm_event(vm, "vm.shutdown", SEV_INFO, now_us);
+		ev = norm_event(vm, "vm.shutdown", HVT_SEV_INFO, now_us);
 		hvt_event_set_msg(ev, "VM %s shut down while hvtrail was not connected",
 				  qmp_vm_name(vm));
 		vm->shutdown_seen = true;
@@ -202,7 +202,7 @@ static void on_stop(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 	}
 	if (!was_running && vm->pause_reported)
 		return;   /* already known paused (a STOP after our resync) */
-	struct hvt_event *ev = norm_event(vm, "vm.paused", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "vm.paused", HVT_SEV_INFO, ts);
 	norm_attach_qmp(ev, m);
 	struct pend *p = outq_add(vm, ev);
 	p->kind = PK_PAUSED;
@@ -222,7 +222,7 @@ static void on_resume(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 		jobs_on_resume(vm, ts);
 		return;
 	}
-	struct hvt_event *ev = norm_event(vm, "vm.resumed", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "vm.resumed", HVT_SEV_INFO, ts);
 	norm_attach_qmp(ev, m);
 	if (vm->status_known && strcmp(vm->status, "prelaunch") == 0) {
 		/* started with -S (libvirt does): this is when the guest first runs */
@@ -258,7 +258,7 @@ static void on_shutdown(struct qmp_vm *vm, const struct qmp_msg *m, long long ts
 	const char *reason = jstr(m->data, "reason");
 	bool guest = false;
 	bool have_guest = jbool(m->data, "guest", &guest);
-	struct hvt_event *ev = norm_event(vm, "vm.shutdown", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "vm.shutdown", HVT_SEV_INFO, ts);
 
 	norm_attach_qmp(ev, m);
 	data_str(ev, "reason", reason);
@@ -274,7 +274,7 @@ static void on_reset(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 {
 	const char *reason = jstr(m->data, "reason");
 	bool guest = false;
-	struct hvt_event *ev = norm_event(vm, "vm.reset", SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, "vm.reset", HVT_SEV_INFO, ts);
 
 	norm_attach_qmp(ev, m);
 	data_str(ev, "reason", reason);
@@ -297,7 +297,7 @@ static void on_simple(struct qmp_vm *vm, const struct qmp_msg *m, long long ts, 
 static void on_panic(struct qmp_vm *vm, const struct qmp_msg *m, long long ts)
 {
 	const char *action = jstr(m->data, "action");
-	struct hvt_event *ev = norm_event(vm, "vm.panicked", SEV_ERR, ts);
+	struct hvt_event *ev = norm_event(vm, "vm.panicked", HVT_SEV_ERR, ts);
 
 	norm_attach_qmp(ev, m);
 	data_str(ev, "action", action);
@@ -320,7 +320,7 @@ bool state_on_event(struct qmp_vm *vm, const struct qmp_msg *m, long long now_us
 	else if (strcmp(e, "RESET") == 0)
 		on_reset(vm, m, ts);
 	else if (strcmp(e, "POWERDOWN") == 0)
-		on_simple(vm, m, ts, "vm.powerdown", SEV_INFO,
+		on_simple(vm, m, ts, "vm.powerdown", HVT_SEV_INFO,
 			  "was asked to power down (ACPI power button)");
 	else if (strcmp(e, "GUEST_PANICKED") == 0)
 		on_panic(vm, m, ts);
@@ -335,7 +335,7 @@ void state_gone(struct qmp_vm *vm, long long now_us)
 {
 	if (!vm->contacted || vm->shutdown_seen)
 		return;   /* its end was reported when it happened */
-	struct hvt_event *ev = norm_event(vm, "vm.vanished", SEV_NOTICE, now_us);
+	struct hvt_event *ev = norm_event(vm, "vm.vanished", HVT_SEV_NOTICE, now_us);
 	/* named now: a new process on the socket may be named otherwise */
 	hvt_event_set_vm(ev, qmp_vm_name(vm), vm->uuid);
 	ev->flags |= HVT_EV_LATE;
@@ -362,7 +362,7 @@ bool state_lost(struct qmp_vm *vm, bool peer_closed, long long now_us)
 	bool after_failed_incoming = vm->mig.role == MIG_INCOMING &&
 				     strcmp(vm->mig.status, "failed") == 0;
 	struct hvt_event *ev = norm_event(vm, "vm.vanished",
-					  after_failed_incoming ? SEV_NOTICE : SEV_WARNING, now_us);
+					  after_failed_incoming ? HVT_SEV_NOTICE : HVT_SEV_WARNING, now_us);
 	if (vm->status_known)
 		data_str(ev, "last_status", vm->status);
 	data_bool(ev, "was_running", vm->running);

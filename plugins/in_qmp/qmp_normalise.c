@@ -183,7 +183,7 @@ static void unmapped_event(struct qmp_vm *vm, const struct qmp_msg *m, long long
 	type[n] = '\0';
 	if (n == 4 || !hvt_type_valid(type))
 		hvt_strlcpy(type, "qmp.unknown", sizeof type);
-	struct hvt_event *ev = norm_event(vm, type, SEV_INFO, ts);
+	struct hvt_event *ev = norm_event(vm, type, HVT_SEV_INFO, ts);
 	norm_attach_qmp(ev, m);
 	if (vm->unmapped_dropped) {
 		data_int(ev, "dropped_before", vm->unmapped_dropped);

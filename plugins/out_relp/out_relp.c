@@ -24,15 +24,14 @@
 #include "ack_window.h"
 #include "daemon.h"
 #include "event.h"
-#include "hash.h"
 #include "hvtrail-plugin.h"
 #include "log.h"
 #include "relp_client.h"
 #include "rfc5424.h"
 #include "seal.h"
 #include "spool.h"
-#include "timefmt.h"
 #include "tlscheck.h"
+#include "trail.h"
 #include "util.h"
 
 static const struct hvt_conf_key keys[] = {
@@ -92,7 +91,6 @@ struct out_relp {
 	struct hvt_signer *signer;    /* NULL: no seals (plaintext, compat, seal_interval 0) */
 	long long last_seal_us;
 	uint64_t sealed_seq;          /* highest record covered by a seal sent */
-	int facility;
 	pthread_t thread;
 	bool thread_started;
 	volatile int stop;
@@ -275,7 +273,6 @@ static int init(struct hvt_instance *inst)
 			return -1;
 		}
 	}
-	o->facility = 3;
 	if (!o->copts.tls)
 		hvt_log(LOG_WARNING, "[%s] tls = no: events travel in PLAINTEXT and the collector is not "
 			"authenticated; use this only on a network you trust completely", inst->name);
@@ -443,14 +440,10 @@ static unsigned pack_frame(struct out_relp *o, uint64_t *last_seq)
 }
 
 /* A control message the collector consumes without indexing it. */
-static void build_control(struct out_relp *o, const char *msgid, const char *json)
+static void build_control(struct out_relp *o, enum hvt_control c, const char *json)
 {
-	char ts[40];
-
-	hvt_format_rfc3339(hvt_now_us(), ts, sizeof ts);
 	hvt_buf_reset(&o->frame);
-	hvt_buf_printf(&o->frame, "<%d>1 %s %s hvtrail - %s - " HVT_CEE_COOKIE "%s", o->facility * 8 + 6, ts,
-		       o->inst->host->hostname, msgid, json);
+	hvt_syslog_format_control(&o->frame, HVT_FACILITY_DAEMON, o->inst->host->hostname, c, json);
 }
 
 static char *stats_json(struct out_relp *o);
@@ -459,34 +452,10 @@ static int send_stats(struct out_relp *o)
 {
 	char *js = stats_json(o);
 
-	build_control(o, "hvtrail.stats", js);
+	build_control(o, HVT_CONTROL_STATS, js);
 	free(js);
 	o->last_stats_us = hvt_mono_us();
 	return send_frame(o, 0, 0);
-}
-
-/* SHA-256 of the event JSON in spool record seq ("" for seq 0). */
-static int record_hash(struct out_relp *o, uint64_t seq, char hash[HVT_SHA256_HEX])
-{
-	struct hvt_spool_reader *r;
-	struct hvt_spool_rec rec;
-	struct hvt_syslog_msg m;
-	const char *json;
-	size_t jlen;
-	char err[128];
-	int rc = -1;
-
-	hash[0] = '\0';
-	if (!seq)
-		return 0;
-	r = hvt_spool_reader_new(o->spool, seq);
-	if (hvt_spool_reader_next(r, &rec) == 1 && rec.seq == seq &&
-	    hvt_syslog_parse(rec.data, rec.len, &m, err, sizeof err) == 0 && hvt_syslog_is_event(&m, &json, &jlen)) {
-		hvt_sha256_hex(json, jlen, hash);
-		rc = 0;
-	}
-	hvt_spool_reader_free(r);
-	return rc;
 }
 
 /* Sign the chain head at seq and send it (docs/integrity.md). */
@@ -497,7 +466,7 @@ static int send_seal(struct out_relp *o, uint64_t seq, bool final)
 
 	if (!o->signer)
 		return 0;
-	if (record_hash(o, seq, seal.hash) < 0) {
+	if (hvt_chain_hash_spooled(o->spool, seq, seal.hash) < 0) {
 		hvt_log(LOG_WARNING, "[%s] cannot read spool record %" PRIu64 " to seal it", o->inst->name, seq);
 		return 0;
 	}
@@ -513,7 +482,7 @@ static int send_seal(struct out_relp *o, uint64_t seq, bool final)
 	}
 	char *js = hvt_seal_to_json(&seal);
 	hvt_seal_clear(&seal);
-	build_control(o, "hvtrail.seal", js);
+	build_control(o, HVT_CONTROL_SEAL, js);
 	free(js);
 	o->last_seal_us = hvt_mono_us();
 	if (send_frame(o, 0, 0) < 0)
@@ -534,7 +503,7 @@ static int confirm_in_flight(struct out_relp *o)
 	}
 	int need = ack_window_sync_needed(&o->win, o->last_sent);
 	for (int i = 0; i < need; i++) {
-		build_control(o, "hvtrail.sync", "{}");
+		build_control(o, HVT_CONTROL_SYNC, "{}");
 		if (send_frame(o, 0, 0) < 0)
 			return -1;
 	}
