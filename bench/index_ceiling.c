@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "event.h"
 #include "hvtrail-plugin.h"
+#include "instance.h"
 #include "log.h"
 #include "plugin.h"
 #include "util.h"
@@ -81,10 +82,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct hvt_conf_section *sec = hvt_conf_find(conf, argv[1]);
-	hvt_conf_check_section(conf, sec, p->conf_keys);
 	struct hvt_host host = { .prog = "index_ceiling", .hostname = "bench" };
-	struct hvt_instance inst = { .plugin = p, .name = argv[1], .config = conf, .conf = sec, .host = &host };
-	if (conf->errors || p->init(&inst) < 0 || p->run(&inst) < 0)
+	struct hvt_instance inst;
+	if (!sec || hvt_instance_bind(&inst, p, conf, sec, &host) < 0 || hvt_instance_check(&inst) < 0 ||
+	    hvt_instance_start(&inst) < 0)
 		return 2;
 	const struct hvt_index_ops *ops = p->ops;
 	struct row *rows = load(argv[3], &n);
@@ -104,6 +105,6 @@ int main(int argc, char **argv)
 	}
 	double s = (double)(hvt_mono_us() - t0) / 1e6;
 	printf("%zu %.3f %.0f\n", n, s, s > 0 ? (double)n / s : 0.0);
-	p->stop(&inst);
+	hvt_instance_stop(&inst);
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "index_open.h"
+#include "instance.h"
 #include "log.h"
 #include "plugin.h"
 #include "util.h"
@@ -87,12 +88,6 @@ static const struct hvt_plugin *load_plugin(const char *cmd, struct hvt_conf *c,
 		cli_error(cmd, "plugin %s has no index operations", s->kind);
 		return NULL;
 	}
-	/* The section must pass the plugin's own schema, as in the collector. */
-	hvt_conf_check_section(c, s, p->conf_keys);
-	if (c->errors) {
-		cli_error(cmd, "%s: [%s] has errors (see above)", c->path, s->name);
-		return NULL;
-	}
 	return p;
 }
 
@@ -135,17 +130,14 @@ int cli_index_open(const char *cmd, const struct cli_index_opts *o, struct cli_i
 	if (!(s = find_index_section(cmd, ix->conf)) || !(p = load_plugin(cmd, ix->conf, s)))
 		goto fail;
 	ix->host = (struct hvt_host){ .prog = CLI_PROG };
-	ix->inst = (struct hvt_instance){
-		.plugin = p, .name = s->name, .config = ix->conf, .conf = s, .host = &ix->host,
-		.readonly = true,
-	};
-	if (p->init(&ix->inst) < 0) {
-		cli_error(cmd, "cannot open the index of [%s]", s->name);
+	/* the section must pass the plugin's schema and check, as in the collector */
+	if (hvt_instance_bind(&ix->inst, p, ix->conf, s, &ix->host) < 0 || hvt_instance_check(&ix->inst) < 0) {
+		cli_error(cmd, "%s: [%s] has errors (see above)", ix->conf->path, s->name);
 		goto fail;
 	}
-	if (p->run(&ix->inst) < 0) {
-		p->stop(&ix->inst);
-		cli_error(cmd, "cannot start the index plugin %s", s->kind);
+	ix->inst.readonly = true;
+	if (hvt_instance_start(&ix->inst) < 0) {
+		cli_error(cmd, "cannot open the index of [%s]", s->name);
 		goto fail;
 	}
 	ix->ops = p->ops;
@@ -160,7 +152,7 @@ fail:
 void cli_index_close(struct cli_index *ix)
 {
 	if (ix->open)
-		ix->inst.plugin->stop(&ix->inst);
+		hvt_instance_stop(&ix->inst);
 	hvt_conf_free(ix->conf);
 	memset(ix, 0, sizeof *ix);
 }

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "event.h"
+#include "instance.h"
 #include "log.h"
 #include "plugin.h"
 #include "util.h"
@@ -138,13 +139,11 @@ int main(int argc, char **argv)
 	char *text = hvt_asprintf("[idx_sqlite]\npath = %s\n", argv[1]);
 	conf = hvt_conf_load_string(text, "mkindex", "test_mkindex");
 	free(text);
-	inst = (struct hvt_instance){ .plugin = pl, .name = "idx_sqlite", .config = conf,
-				      .conf = hvt_conf_find(conf, "idx_sqlite") };
-	hvt_conf_check_section(conf, inst.conf, pl->conf_keys);
-	if (conf->errors || pl->init(&inst) < 0)
+	if (hvt_instance_bind(&inst, pl, conf, hvt_conf_find(conf, "idx_sqlite"), NULL) < 0 ||
+	    hvt_instance_check(&inst) < 0 || hvt_instance_start(&inst) < 0)
 		return 1;
 	rc = load(&inst, argc > 2 ? (size_t)atoi(argv[2]) : 1000);
-	pl->stop(&inst);
+	hvt_instance_stop(&inst);
 	hvt_conf_free(conf);
 	return rc == 0 ? 0 : 1;
 }

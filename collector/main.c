@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ struct collector {
 	struct hvt_conf **old_confs;  /* replaced by reloads; instances still point in */
 	int nold_confs;
 	bool debug;                   /* -d: keep logging at debug across reloads */
-	volatile int stopping;
+	atomic_bool stopping;         /* read by plugins' threads */
 };
 
 static struct collector col;
@@ -90,7 +91,6 @@ static int configure(const struct hvt_daemon_args *a)
 	col.sec_inbox = hvt_conf_find(col.conf, "inbox");
 	col.host.prog = PROG;
 	col.host.stopping = &col.stopping;
-	col.host.daemon = &col;
 	hvt_instances_configure(col.conf, col_core_sections, cstr("plugin_dir"), PLUGIN_KINDS, &col.host,
 				&col.inst);
 	col.state_dir = hvt_strdup(cstr("state_dir"));
@@ -98,6 +98,8 @@ static int configure(const struct hvt_daemon_args *a)
 	col.inbox_dir = *d ? hvt_strdup(d) : hvt_asprintf("%s/inbox", col.state_dir);
 	col.host.state_dir = col.state_dir;
 	col.host.hostname = "collector";
+	col.host.run_user = hvt_strdup(cstr("user"));     /* read once, as state_dir */
+	col.host.run_group = hvt_strdup(cstr("group"));
 	int lvl = hvt_log_level_parse(cstr("log_level"));
 	if (!a->debug && lvl >= 0)
 		hvt_log_set_level(lvl);
@@ -285,7 +287,7 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 {
 	(void)ud;
 	hvt_log(LOG_NOTICE, "received %s: shutting down", strsignal((int)si->ssi_signo));
-	col.stopping = 1;
+	atomic_store(&col.stopping, true);
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -294,7 +296,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	(void)si;
 	(void)ud;
 	if (reload() < 0) {
-		col.stopping = 1;
+		atomic_store(&col.stopping, true);
 		return sd_event_exit(sd_event_source_get_event(s), 1);
 	}
 	return 0;
@@ -348,7 +350,7 @@ static int run(void)
 	rc = sd_event_loop(loop) != 0 ? 1 : 0;   /* an error, or exit code 1 */
 	hvt_daemon_notify("STOPPING=1");
 out:
-	col.stopping = 1;
+	atomic_store(&col.stopping, true);
 	alerts_stop(col.alerts);      /* its service thread writes through the receiver */
 	if (col.receiver)
 		receiver_free(col.receiver);
@@ -412,5 +414,7 @@ int main(int argc, char **argv)
 	free(col.old_confs);
 	free(col.state_dir);
 	free(col.inbox_dir);
+	free((char *)col.host.run_user);
+	free((char *)col.host.run_group);
 	return rc;
 }

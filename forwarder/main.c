@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ struct forwarder {
 	struct hvt_conf **old_confs;  /* replaced by reloads; instances may still point in */
 	int nold_confs;
 	bool debug;
-	volatile int stopping;
+	atomic_bool stopping;         /* read by the output threads */
 };
 
 static struct forwarder fwd;
@@ -111,7 +112,6 @@ static int configure(const struct hvt_daemon_args *a)
 	fwd.host.prog = PROG;
 	fwd.host.emit = emit_trampoline;
 	fwd.host.stopping = &fwd.stopping;
-	fwd.host.daemon = &fwd;
 	hvt_instances_configure(fwd.conf, fwd_core_sections, plugin_dir, IO_KINDS, &fwd.host, &fwd.inst);
 	const char *h = fstr("host");
 	fwd.hostname = *h ? hvt_strdup(h) : hvt_default_hostname();
@@ -119,6 +119,9 @@ static int configure(const struct hvt_daemon_args *a)
 	fwd.spool_dir = *sstr("dir") ? hvt_strdup(sstr("dir")) : hvt_asprintf("%s/spool", fwd.state_dir);
 	fwd.host.hostname = fwd.hostname;
 	fwd.host.state_dir = fwd.state_dir;
+	/* read once: a reload warns that a new user needs a restart */
+	fwd.host.run_user = hvt_strdup(fstr("user"));
+	fwd.host.run_group = hvt_strdup(fstr("group"));
 	int lvl = hvt_log_level_parse(fstr("log_level"));
 	if (!a->debug && lvl >= 0)
 		hvt_log_set_level(lvl);
@@ -263,7 +266,7 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 {
 	(void)ud;
 	hvt_log(LOG_NOTICE, "received %s: shutting down", strsignal((int)si->ssi_signo));
-	fwd.stopping = 1;
+	atomic_store(&fwd.stopping, true);
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -351,7 +354,7 @@ out:
 	fwd_pipeline_flush(fwd.pipeline);
 	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT));
 	fwd_pipeline_flush(fwd.pipeline);
-	fwd.stopping = 1;
+	atomic_store(&fwd.stopping, true);
 	hvt_spool_wake(fwd.spool);
 	hvt_instances_stop(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT));
 	fwd_pipeline_free(fwd.pipeline);
@@ -404,5 +407,7 @@ int main(int argc, char **argv)
 	free(fwd.hostname);
 	free(fwd.state_dir);
 	free(fwd.spool_dir);
+	free((char *)fwd.host.run_user);
+	free((char *)fwd.host.run_group);
 	return rc;
 }

@@ -282,6 +282,8 @@ struct hvt_conf *hvt_conf_load_string(const char *text, const char *name, const 
 	return c;
 }
 
+static void filled_free(struct hvt_conf_section *s);
+
 void hvt_conf_free(struct hvt_conf *c)
 {
 	if (!c)
@@ -297,6 +299,7 @@ void hvt_conf_free(struct hvt_conf *c)
 			free(e);
 			e = en;
 		}
+		filled_free(s);
 		free(s->name);
 		free(s->kind);
 		free(s->label);
@@ -724,4 +727,89 @@ void hvt_conf_schema_markdown(const char *section, const struct hvt_conf_key *sc
 		printf(" |\n");
 	}
 	printf("\n");
+}
+
+/* ---- declared options ------------------------------------------------------ */
+
+static enum hvt_conf_ctype ctype_for(enum hvt_conf_type t)
+{
+	switch (t) {
+	case HVT_CONF_STRING:
+	case HVT_CONF_PATH:
+	case HVT_CONF_ENUM:
+		return HVT_CONF_CT_STR;
+	case HVT_CONF_INT:
+	case HVT_CONF_DURATION:
+		return HVT_CONF_CT_LLONG;
+	case HVT_CONF_BOOL:
+		return HVT_CONF_CT_BOOL;
+	case HVT_CONF_SIZE:
+		return HVT_CONF_CT_U64;
+	case HVT_CONF_LIST:
+		return HVT_CONF_CT_LIST;
+	}
+	return 0;
+}
+
+int hvt_conf_fields_check(const struct hvt_conf_key *schema, const struct hvt_conf_field *fields,
+			  char *err, size_t errsize)
+{
+	static const char *const cnames[] = { "?", "const char *", "long long", "bool", "uint64_t", "char **" };
+
+	for (const struct hvt_conf_field *f = fields; f && f->key; f++) {
+		const struct hvt_conf_key *k = schema_key(schema, f->key);
+		if (!k) {
+			snprintf(err, errsize, "field for key '%s', which the schema does not declare", f->key);
+			return -1;
+		}
+		if (ctype_for(k->type) != f->ctype) {
+			snprintf(err, errsize, "key '%s' is filled into a %s, but its type needs a %s", f->key,
+				 cnames[f->ctype < HVT_ARRAY_SIZE(cnames) ? f->ctype : 0],
+				 cnames[ctype_for(k->type)]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const void *hvt_conf_fill(struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+			  const struct hvt_conf_field *fields, size_t size)
+{
+	char *o;
+
+	if (s->filled)
+		return s->filled;
+	o = hvt_calloc(1, size);
+	for (const struct hvt_conf_field *f = fields; f && f->key; f++) {
+		void *at = o + f->offset;
+		switch (f->ctype) {
+		case HVT_CONF_CT_STR:
+			*(const char **)at = hvt_conf_str(s, schema, f->key);
+			break;
+		case HVT_CONF_CT_LLONG:
+			*(long long *)at = schema_key(schema, f->key)->type == HVT_CONF_DURATION ?
+					   hvt_conf_duration_ms(s, schema, f->key) : hvt_conf_int(s, schema, f->key);
+			break;
+		case HVT_CONF_CT_BOOL:
+			*(bool *)at = hvt_conf_bool(s, schema, f->key);
+			break;
+		case HVT_CONF_CT_U64:
+			*(uint64_t *)at = hvt_conf_size(s, schema, f->key);
+			break;
+		case HVT_CONF_CT_LIST:
+			*(char ***)at = hvt_conf_list(s, schema, f->key, NULL);
+			break;
+		}
+	}
+	s->filled = o;
+	s->filled_fields = fields;
+	return o;
+}
+
+static void filled_free(struct hvt_conf_section *s)
+{
+	for (const struct hvt_conf_field *f = s->filled_fields; s->filled && f->key; f++)
+		if (f->ctype == HVT_CONF_CT_LIST)
+			hvt_conf_list_free(*(char ***)((char *)s->filled + f->offset));
+	free(s->filled);
 }

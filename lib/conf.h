@@ -10,6 +10,7 @@
 #define HVT_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum hvt_conf_type {
@@ -36,6 +37,35 @@ struct hvt_conf_key {
 };
 #define HVT_CONF_END { NULL, 0, NULL, NULL, NULL, 0, 0, 0 }
 
+/* Declared options: an owner names a struct member per key and gets the
+ * values filled in (hvt_conf_fill) instead of calling a getter per key.
+ * The member's C type follows the key's type:
+ *   STRING, PATH, ENUM  const char *   (valid while the configuration is)
+ *   INT, DURATION       long long      (DURATION in milliseconds)
+ *   BOOL                bool
+ *   SIZE                uint64_t       (bytes)
+ *   LIST                char **        (NULL-terminated; owned by the section)
+ * HVT_CONF_FIELD records the member's type, so a mismatch is refused when
+ * the owner is loaded (hvt_conf_fields_check), never misread. */
+enum hvt_conf_ctype {
+	HVT_CONF_CT_STR = 1,
+	HVT_CONF_CT_LLONG,
+	HVT_CONF_CT_BOOL,
+	HVT_CONF_CT_U64,
+	HVT_CONF_CT_LIST,
+};
+struct hvt_conf_field {
+	const char *key;
+	size_t offset;
+	enum hvt_conf_ctype ctype;
+};
+#define HVT_CONF_CTYPE_OF(x) _Generic((x), \
+	const char *: HVT_CONF_CT_STR, long long: HVT_CONF_CT_LLONG, bool: HVT_CONF_CT_BOOL, \
+	uint64_t: HVT_CONF_CT_U64, char **: HVT_CONF_CT_LIST)
+#define HVT_CONF_FIELD(type, member, key) \
+	{ (key), offsetof(type, member), HVT_CONF_CTYPE_OF(((type *)0)->member) }
+#define HVT_CONF_FIELDS_END { NULL, 0, 0 }
+
 struct hvt_conf_entry {
 	char *key;
 	char *value;
@@ -51,6 +81,8 @@ struct hvt_conf_section {
 	const char *file;
 	int line;
 	const struct hvt_conf_key *schema;   /* bound by hvt_conf_check_section */
+	void *filled;                        /* hvt_conf_fill's struct, freed with the section */
+	const struct hvt_conf_field *filled_fields;
 	struct hvt_conf_entry *entries;
 	struct hvt_conf_section *next;
 };
@@ -102,6 +134,17 @@ long long hvt_conf_duration_ms(const struct hvt_conf_section *s, const struct hv
 char **hvt_conf_list(const struct hvt_conf_section *s, const struct hvt_conf_key *schema,
 		     const char *key, int *n);
 void hvt_conf_list_free(char **list);
+/* Do fields name keys of schema, with member types that fit the keys'?
+ * Returns 0, or -1 with the first mismatch in err (a programming error). */
+int hvt_conf_fields_check(const struct hvt_conf_key *schema, const struct hvt_conf_field *fields,
+			  char *err, size_t errsize);
+/* The section's values as a struct of size bytes laid out by fields
+ * (checked by hvt_conf_fields_check), schema defaults where a key is
+ * unset.  Made once per section and freed with it, so every caller (the
+ * check, then init) sees the same struct. */
+const void *hvt_conf_fill(struct hvt_conf_section *s, const struct hvt_conf_key *schema,
+			  const struct hvt_conf_field *fields, size_t size);
+
 /* Where a key was set ("file:line"), for error messages at run time. */
 const char *hvt_conf_where(const struct hvt_conf_section *s, const char *key, char *buf, int size);
 

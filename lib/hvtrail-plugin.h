@@ -4,7 +4,28 @@
  * plugin ("in_qmp.so") that exports one `const struct hvt_plugin
  * hvt_plugin`.  The daemon dlopen()s it when a config section names it,
  * refuses it when .abi differs from HVT_PLUGIN_ABI, checks the section
- * against .conf_keys, then calls init, run, and at shutdown stop.
+ * against .conf_keys and fills .conf_fields (lib/instance.c does all of
+ * this, for the daemons, the CLI and the tests alike).
+ *
+ * The lifecycle every loader keeps, and a plugin may rely on:
+ *   check  (optional) every validation of the section's values beyond
+ *          their types: files readable, names resolvable, one key against
+ *          another.  No side effects.  --check-config, a start and a reload
+ *          each run it before anything else, so init never has to refuse a
+ *          configuration: what would make init fail for a reason in the
+ *          file must fail here, with hvt_conf_error naming file and line.
+ *   init   acquire what the instance needs; 0, or -1 (logged).  Whether
+ *          init succeeded or not, stop is called exactly once afterwards,
+ *          so init may return at any point and leave a half-built priv.
+ *   run    (optional) start working: threads, event sources.  0 or -1.
+ *   stop   stop working and release everything (priv may be NULL or half
+ *          built); set priv to NULL.
+ * A daemon may go through check/init/run/stop again with a new instance
+ * for the same section at a reload.
+ *
+ * What plugins may use beyond this header: libhvtrail's exported functions
+ * (the headers in lib/ that this file and docs/HACKING.md name), nothing
+ * else of the daemons.
  *
  * Kinds and their ops tables:
  *   input  (forwarder)  - registers sources on host->loop, calls host->emit
@@ -19,10 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 1
+#define HVT_PLUGIN_ABI 2
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
@@ -49,17 +72,27 @@ struct hvt_host {
 	/* Forwarder inputs: called once the events emitted so far are durably
 	 * spooled, so an input may persist its read position (journal cursor). */
 	struct hvt_spool *spool;      /* forwarder outputs */
-	volatile int *stopping;       /* set when the daemon shuts down */
-	void *daemon;                 /* opaque, for the daemon's helpers */
+	const atomic_bool *stopping;  /* set when the daemon shuts down; may be NULL */
+	/* The account the daemon runs as once started ("" = the one it was
+	 * started as): files a plugin opens again later (TLS files at every
+	 * reconnect) must be readable by it. */
+	const char *run_user, *run_group;
 };
+
+/* Is the daemon shutting down?  (false without a host or flag: tools.) */
+static inline bool hvt_host_stopping(const struct hvt_host *h)
+{
+	return h && h->stopping && atomic_load(h->stopping);
+}
 
 struct hvt_instance {
 	const struct hvt_plugin *plugin;
 	const char *name;             /* config section name: "in_qmp" or "in_qmp:x" */
 	struct hvt_conf *config;
-	struct hvt_conf_section *conf;  /* may be NULL: all defaults */
+	struct hvt_conf_section *conf;
 	const struct hvt_host *host;
 	bool readonly;                /* index opened by the CLI */
+	const void *opts;             /* the plugin's conf_fields, filled (NULL if it has none) */
 	void *priv;                   /* the plugin's own state */
 };
 
@@ -69,14 +102,15 @@ struct hvt_plugin {
 	enum hvt_plugin_kind kind;
 	const char *summary;          /* one line, for --list-plugins */
 	const struct hvt_conf_key *conf_keys;
-	/* Optional: check the section's values beyond their types (files
-	 * readable, certificates valid) without side effects; 0 or -1
-	 * (problems reported with hvt_conf_error).  Run by --check-config
-	 * and before init. */
-	int (*check)(struct hvt_instance *inst);
-	int (*init)(struct hvt_instance *inst);   /* parse config, open; 0 or -1 (logged) */
-	int (*run)(struct hvt_instance *inst);    /* start working */
-	void (*stop)(struct hvt_instance *inst);  /* stop and free priv */
+	/* Optional: the struct the section's values are filled into, as
+	 * inst->opts, before check (conf.h: HVT_CONF_FIELD). */
+	const struct hvt_conf_field *conf_fields;
+	size_t conf_size;
+	/* The lifecycle at the top of this file. */
+	int (*check)(struct hvt_instance *inst);  /* optional; 0 or -1 (hvt_conf_error) */
+	int (*init)(struct hvt_instance *inst);   /* 0 or -1 (logged); stop follows either way */
+	int (*run)(struct hvt_instance *inst);    /* optional; 0 or -1 (logged) */
+	void (*stop)(struct hvt_instance *inst);  /* release everything, priv = NULL */
 	const void *ops;              /* kind-specific table below, or NULL */
 };
 

@@ -51,16 +51,51 @@ void hvt_instances_configure(struct hvt_conf *conf, const struct hvt_core_sectio
 			hvt_conf_error(conf, s->file, s->line, "[%s]: %s", s->name, err);
 			continue;
 		}
-		hvt_conf_check_section(conf, s, p->conf_keys);
 		out->v = hvt_realloc(out->v, sizeof(struct hvt_instance) * (size_t)(out->n + 1));
-		struct hvt_instance *in = &out->v[out->n++];
-		memset(in, 0, sizeof *in);
-		in->plugin = p;
-		in->name = s->name;
-		in->config = conf;
-		in->conf = s;
-		in->host = host;
+		hvt_instance_bind(&out->v[out->n++], p, conf, s, host);
 	}
+}
+
+int hvt_instance_bind(struct hvt_instance *x, const struct hvt_plugin *p, struct hvt_conf *conf,
+		      struct hvt_conf_section *s, const struct hvt_host *host)
+{
+	int errors = conf->errors;
+
+	memset(x, 0, sizeof *x);
+	x->plugin = p;
+	x->name = s->name;
+	x->config = conf;
+	x->conf = s;
+	x->host = host;
+	hvt_conf_check_section(conf, s, p->conf_keys);
+	if (p->conf_fields)     /* hvt_plugin_load checked them against the schema */
+		x->opts = hvt_conf_fill(s, p->conf_keys, p->conf_fields, p->conf_size);
+	return conf->errors == errors ? 0 : -1;
+}
+
+int hvt_instance_check(struct hvt_instance *x)
+{
+	return x->plugin->check ? x->plugin->check(x) : 0;
+}
+
+int hvt_instance_start(struct hvt_instance *x)
+{
+	if (x->plugin->init(x) < 0) {
+		hvt_log(LOG_ERR, "[%s]: initialisation failed", x->name);
+		x->plugin->stop(x);        /* the contract: stop follows a failed init too */
+		return -1;
+	}
+	if (x->plugin->run && x->plugin->run(x) < 0) {
+		hvt_log(LOG_ERR, "[%s]: could not start", x->name);
+		x->plugin->stop(x);
+		return -1;
+	}
+	return 0;
+}
+
+void hvt_instance_stop(struct hvt_instance *x)
+{
+	x->plugin->stop(x);
 }
 
 int hvt_instances_check(struct hvt_instances *in)
@@ -68,7 +103,7 @@ int hvt_instances_check(struct hvt_instances *in)
 	int bad = 0;
 
 	for (int i = 0; i < in->n; i++)
-		if (in->v[i].plugin->check && in->v[i].plugin->check(&in->v[i]) < 0)
+		if (hvt_instance_check(&in->v[i]) < 0)
 			bad++;
 	return bad ? -1 : 0;
 }
@@ -81,15 +116,8 @@ int hvt_instances_start(struct hvt_instances *in, unsigned kinds)
 		struct hvt_instance *x = &in->v[i];
 		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || in->running[i])
 			continue;
-		if (x->plugin->init(x) < 0) {
-			hvt_log(LOG_ERR, "[%s]: initialisation failed", x->name);
+		if (hvt_instance_start(x) < 0)
 			return -1;
-		}
-		if (x->plugin->run(x) < 0) {
-			hvt_log(LOG_ERR, "[%s]: could not start", x->name);
-			x->plugin->stop(x);
-			return -1;
-		}
 		in->running[i] = true;
 	}
 	return 0;
@@ -101,7 +129,7 @@ void hvt_instances_stop(struct hvt_instances *in, unsigned kinds)
 		struct hvt_instance *x = &in->v[i];
 		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || !in->running || !in->running[i])
 			continue;
-		x->plugin->stop(x);
+		hvt_instance_stop(x);
 		in->running[i] = false;
 	}
 }

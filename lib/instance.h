@@ -47,4 +47,18 @@ struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugi
 
 #define HVT_KIND_BIT(k) (1u << (k))
 
+/* One instance on its own (the CLI's index, tools, tests), with the same
+ * lifecycle a daemon's instances get (hvtrail-plugin.h).
+ * bind: check section s against p's schema, fill its options, set up x;
+ *       problems are reported on conf (conf->errors); 0 or -1.
+ * check: run p->check if there is one; 0 or -1.
+ * start: init, then run if the plugin has one; on failure stop has been
+ *       called already; 0 or -1 (logged).
+ * stop: stop a started instance. */
+int hvt_instance_bind(struct hvt_instance *x, const struct hvt_plugin *p, struct hvt_conf *conf,
+		      struct hvt_conf_section *s, const struct hvt_host *host);
+int hvt_instance_check(struct hvt_instance *x);
+int hvt_instance_start(struct hvt_instance *x);
+void hvt_instance_stop(struct hvt_instance *x);
+
 #endif

@@ -106,8 +106,15 @@ const struct hvt_plugin *hvt_plugin_load(const char *name, const char *configure
 			 hvt_plugin_kind_name(p->kind), hvt_plugin_kind_name(want));
 		goto refuse;
 	}
-	if (!p->init || !p->run || !p->stop) {
-		snprintf(err, errsize, "plugin %s lacks init/run/stop callbacks", name);
+	if (!p->init || !p->stop) {
+		snprintf(err, errsize, "plugin %s lacks init/stop callbacks", name);
+		goto refuse;
+	}
+	char why[300];
+	if (p->conf_fields && (!p->conf_size || hvt_conf_fields_check(p->conf_keys, p->conf_fields, why,
+								      sizeof why) < 0)) {
+		snprintf(err, errsize, "plugin %s declares its options wrongly: %s", name,
+			 p->conf_size ? why : "conf_fields without conf_size");
 		goto refuse;
 	}
 	hvt_debug("loaded plugin %s from %s", name, file);

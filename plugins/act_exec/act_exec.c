@@ -70,12 +70,6 @@ static int init(struct hvt_instance *inst)
 	return 0;
 }
 
-static int run(struct hvt_instance *inst)
-{
-	(void)inst;
-	return 0;
-}
-
 static void stop(struct hvt_instance *inst)
 {
 	struct exec *x = inst->priv;
@@ -323,7 +317,6 @@ const struct hvt_plugin hvt_plugin = {
 	.conf_keys = keys,
 	.check = check,
 	.init = init,
-	.run = run,
 	.stop = stop,
 	.ops = &ops,
 };

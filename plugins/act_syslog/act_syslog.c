@@ -75,12 +75,6 @@ static int init(struct hvt_instance *inst)
 	return 0;
 }
 
-static int run(struct hvt_instance *inst)
-{
-	(void)inst;
-	return 0;
-}
-
 static void stop(struct hvt_instance *inst)
 {
 	struct slog *s = inst->priv;
@@ -178,7 +172,6 @@ const struct hvt_plugin hvt_plugin = {
 	.conf_keys = keys,
 	.check = check,
 	.init = init,
-	.run = run,
 	.stop = stop,
 	.ops = &ops,
 };

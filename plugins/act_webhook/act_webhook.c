@@ -47,6 +47,7 @@ struct webhook {
 	long timeout_ms, connect_ms;
 	char body[BODY_KEEP + 1];     /* the answer's first bytes */
 	size_t nbody;
+	bool curl_ready;              /* curl_global_init succeeded: stop balances it */
 };
 
 static bool scheme_ok(const char *url)
@@ -93,6 +94,7 @@ static int init(struct hvt_instance *inst)
 		hvt_log(LOG_ERR, "[%s] libcurl cannot be initialised", inst->name);
 		return -1;
 	}
+	w->curl_ready = true;
 	w->url = hvt_strdup(hvt_conf_str(inst->conf, keys, "url"));
 	w->ca = opt_str(inst, "ca");
 	w->cert = opt_str(inst, "tls_cert");
@@ -109,12 +111,6 @@ static int init(struct hvt_instance *inst)
 	return 0;
 }
 
-static int run(struct hvt_instance *inst)
-{
-	(void)inst;
-	return 0;
-}
-
 static void stop(struct hvt_instance *inst)
 {
 	struct webhook *w = inst->priv;
@@ -128,9 +124,10 @@ static void stop(struct hvt_instance *inst)
 	free(w->ca);
 	free(w->cert);
 	free(w->key);
+	if (w->curl_ready)
+		curl_global_cleanup();
 	free(w);
 	inst->priv = NULL;
-	curl_global_cleanup();
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -257,7 +254,6 @@ const struct hvt_plugin hvt_plugin = {
 	.conf_keys = keys,
 	.check = check,
 	.init = init,
-	.run = run,
 	.stop = stop,
 	.ops = &ops,
 };

@@ -275,8 +275,7 @@ static int init(struct hvt_instance *inst)
 {
 	struct ch *x;
 
-	if (validate(inst))
-		return -1;
+	/* check() has validated the section (hvtrail-plugin.h) */
 	x = hvt_calloc(1, sizeof *x);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->store_lock, NULL);
@@ -296,11 +295,6 @@ static int init(struct hvt_instance *inst)
 fail:
 	ch_free(x);
 	return -1;
-}
-
-static int run(struct hvt_instance *inst)
-{
-	return 0;   /* passive: the collector and the CLI call the ops */
 }
 
 static void stop(struct hvt_instance *inst)
@@ -338,7 +332,6 @@ const struct hvt_plugin hvt_plugin = {
 	.conf_keys = conf_keys,
 	.check = check,
 	.init = init,
-	.run = run,
 	.stop = stop,
 	.ops = &ops,
 };

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "event.h"
+#include "instance.h"
 #include "log.h"
 #include "plugin.h"
 #include "util.h"
@@ -158,10 +159,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	inst = (struct hvt_instance){ .plugin = pl, .name = s->name, .config = conf, .conf = s,
-				      .host = &host };
-	hvt_conf_check_section(conf, s, pl->conf_keys);
-	if (conf->errors || pl->init(&inst) < 0)
+	if (hvt_instance_bind(&inst, pl, conf, s, &host) < 0 || hvt_instance_check(&inst) < 0 ||
+	    hvt_instance_start(&inst) < 0)
 		return 1;
 	p.items = hvt_calloc(batch, sizeof *p.items);
 	p.evs = hvt_calloc(batch, sizeof *p.evs);
@@ -169,7 +168,7 @@ int main(int argc, char **argv)
 	p.links = hvt_calloc(batch, sizeof *p.links);
 	t0 = hvt_mono_us();
 	rc = load(&inst, batch, &p);
-	pl->stop(&inst);
+	hvt_instance_stop(&inst);
 	fprintf(stderr, "stored %zu in %zu batches, %.3f s (store() %.3f s)\n", p.stored, p.batches,
 		(double)(hvt_mono_us() - t0) / 1e6, (double)p.store_us / 1e6);
 	free(p.items);

@@ -213,12 +213,11 @@ static bool feed_rows(void *arg, struct hvt_buf *out)
  * waiting when the collector stops, so its drain is not held up. */
 static void pace(struct ch *x, const struct hvt_instance *inst, size_t n)
 {
-	volatile int *stopping = inst->host ? inst->host->stopping : NULL;
 	long long due = x->last_insert_mono_us + x->o.flush_interval_ms * 1000;
 
 	if ((long long)n >= x->o.flush_rows || !x->last_insert_mono_us)
 		return;
-	for (long long now = hvt_mono_us(); now < due && !(stopping && *stopping); now = hvt_mono_us())
+	for (long long now = hvt_mono_us(); now < due && !hvt_host_stopping(inst->host); now = hvt_mono_us())
 		usleep((useconds_t)HVT_MIN(due - now, 50000));
 }
 

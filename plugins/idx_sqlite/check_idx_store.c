@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "instance.h"
 #include "plugin.h"
 #include "tidx.h"
 #include "util.h"
@@ -401,11 +402,11 @@ static void crash_writer(int report_fd, uint64_t first_batch)
 	const struct hvt_plugin *p = hvt_plugin_load("idx_sqlite", NULL, HVT_PLUGIN_INDEX, err, sizeof err);
 	char *text = hvt_asprintf("[idx_sqlite]\npath = %s\n", db);
 	struct hvt_conf *c = hvt_conf_load_string(text, "crash.conf", "test");
-	struct hvt_instance inst = { .plugin = p, .name = "idx_sqlite", .config = c,
-				     .conf = hvt_conf_find(c, "idx_sqlite") };
+	struct hvt_instance inst;
 	const struct hvt_index_ops *ops;
 
-	if (!p || p->init(&inst) < 0)
+	if (!p || hvt_instance_bind(&inst, p, c, hvt_conf_find(c, "idx_sqlite"), NULL) < 0 ||
+	    hvt_instance_start(&inst) < 0)
 		_exit(1);
 	ops = p->ops;
 	for (uint64_t k = first_batch;; k++) {

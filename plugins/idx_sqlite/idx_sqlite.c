@@ -71,11 +71,6 @@ static int idx_init(struct hvt_instance *inst)
 	return 0;
 }
 
-static int idx_run(struct hvt_instance *inst)
-{
-	return 0;   /* passive: the collector and the CLI call the ops */
-}
-
 static void idx_stop(struct hvt_instance *inst)
 {
 	if (!inst->priv)
@@ -106,7 +101,6 @@ const struct hvt_plugin hvt_plugin = {
 	.summary = "embedded index: every event once in a SQLite file (WAL)",
 	.conf_keys = conf_keys,
 	.init = idx_init,
-	.run = idx_run,
 	.stop = idx_stop,
 	.ops = &ops,
 };

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "event.h"
+#include "instance.h"
 #include "plugin.h"
 #include "tidx.h"
 #include "trail.h"
@@ -56,20 +57,15 @@ struct tidx *tidx_open(const char *path, bool readonly, const char *extra)
 	ck_assert_msg(p != NULL, "%s", err);
 	t->conf = hvt_conf_load_string(text, "test.conf", "test");
 	free(text);
-	t->inst.plugin = p;
-	t->inst.name = "idx_sqlite";
-	t->inst.config = t->conf;
-	t->inst.conf = hvt_conf_find(t->conf, "idx_sqlite");
+	ck_assert_int_eq(hvt_instance_bind(&t->inst, p, t->conf, hvt_conf_find(t->conf, "idx_sqlite"), NULL), 0);
 	t->inst.readonly = readonly;
-	hvt_conf_check_section(t->conf, t->inst.conf, p->conf_keys);
-	ck_assert_int_eq(t->conf->errors, 0);
+	ck_assert_int_eq(hvt_instance_check(&t->inst), 0);
 	t->ops = p->ops;
-	if (p->init(&t->inst) < 0) {
+	if (hvt_instance_start(&t->inst) < 0) {
 		hvt_conf_free(t->conf);
 		free(t);
 		return NULL;
 	}
-	ck_assert_int_eq(p->run(&t->inst), 0);
 	return t;
 }
 
@@ -77,7 +73,7 @@ void tidx_close(struct tidx *t)
 {
 	if (!t)
 		return;
-	t->inst.plugin->stop(&t->inst);
+	hvt_instance_stop(&t->inst);
 	hvt_conf_free(t->conf);
 	free(t);
 }

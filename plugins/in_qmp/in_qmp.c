@@ -48,45 +48,79 @@ static const struct hvt_conf_key qmp_keys[] = {
 	HVT_CONF_END
 };
 
-static int read_config(struct qmp_input *in, const struct hvt_conf_section *s)
+/* The section, as hvt_conf_fill hands it over (inst->opts). */
+struct qmp_opts {
+	const char *socket_dir, *pattern;
+	long long max_sockets, max_inflight, unmapped_burst;
+	long long connect_timeout, command_timeout, reconnect_min, reconnect_max, block_poll_interval,
+		  colo_summary_interval;
+	uint64_t max_line;
+	bool migration_events;
+};
+
+static const struct hvt_conf_field qmp_fields[] = {
+	HVT_CONF_FIELD(struct qmp_opts, socket_dir, "socket_dir"),
+	HVT_CONF_FIELD(struct qmp_opts, pattern, "pattern"),
+	HVT_CONF_FIELD(struct qmp_opts, max_sockets, "max_sockets"),
+	HVT_CONF_FIELD(struct qmp_opts, connect_timeout, "connect_timeout"),
+	HVT_CONF_FIELD(struct qmp_opts, command_timeout, "command_timeout"),
+	HVT_CONF_FIELD(struct qmp_opts, max_line, "max_line"),
+	HVT_CONF_FIELD(struct qmp_opts, max_inflight, "max_inflight"),
+	HVT_CONF_FIELD(struct qmp_opts, reconnect_min, "reconnect_min"),
+	HVT_CONF_FIELD(struct qmp_opts, reconnect_max, "reconnect_max"),
+	HVT_CONF_FIELD(struct qmp_opts, block_poll_interval, "block_poll_interval"),
+	HVT_CONF_FIELD(struct qmp_opts, colo_summary_interval, "colo_summary_interval"),
+	HVT_CONF_FIELD(struct qmp_opts, migration_events, "migration_events"),
+	HVT_CONF_FIELD(struct qmp_opts, unmapped_burst, "unmapped_burst"),
+	HVT_CONF_FIELDS_END
+};
+
+/* One key against another, and shapes the types do not capture: here, so
+ * that --check-config refuses what init would. */
+static int qmp_check(struct hvt_instance *inst)
 {
-	in->socket_dir = hvt_strdup(hvt_conf_str(s, qmp_keys, "socket_dir"));
-	in->pattern = hvt_strdup(hvt_conf_str(s, qmp_keys, "pattern"));
-	in->max_sockets = (unsigned)hvt_conf_int(s, qmp_keys, "max_sockets");
-	in->reconnect_min_us = hvt_conf_duration_ms(s, qmp_keys, "reconnect_min") * 1000;
-	in->reconnect_max_us = hvt_conf_duration_ms(s, qmp_keys, "reconnect_max") * 1000;
-	in->block_poll_us = hvt_conf_duration_ms(s, qmp_keys, "block_poll_interval") * 1000;
+	const struct qmp_opts *c = inst->opts;
+	const struct hvt_conf_section *s = inst->conf;
+	int bad = 0;
+
+	if (c->socket_dir[0] != '/') {
+		hvt_conf_error(inst->config, s->file, s->line, "[%s] socket_dir must be an absolute path",
+			       inst->name);
+		bad++;
+	}
+	if (!c->pattern[0] || strchr(c->pattern, '/')) {
+		hvt_conf_error(inst->config, s->file, s->line, "[%s] pattern must be a file name glob "
+			       "without '/'", inst->name);
+		bad++;
+	}
+	if (c->reconnect_min > c->reconnect_max) {
+		hvt_conf_error(inst->config, s->file, s->line, "[%s] reconnect_min is larger than "
+			       "reconnect_max", inst->name);
+		bad++;
+	}
+	return bad ? -1 : 0;
+}
+
+static void read_config(struct qmp_input *in, const struct qmp_opts *c)
+{
+	in->socket_dir = hvt_strdup(c->socket_dir);
+	in->pattern = hvt_strdup(c->pattern);
+	in->max_sockets = (unsigned)c->max_sockets;
+	in->reconnect_min_us = c->reconnect_min * 1000;
+	in->reconnect_max_us = c->reconnect_max * 1000;
+	in->block_poll_us = c->block_poll_interval * 1000;
 	in->copts = (struct qmp_conn_opts){
-		.max_line = (size_t)hvt_conf_size(s, qmp_keys, "max_line"),
-		.connect_timeout_us = hvt_conf_duration_ms(s, qmp_keys, "connect_timeout") * 1000,
-		.command_timeout_us = hvt_conf_duration_ms(s, qmp_keys, "command_timeout") * 1000,
-		.max_inflight = (unsigned)hvt_conf_int(s, qmp_keys, "max_inflight"),
-		.migration_events = hvt_conf_bool(s, qmp_keys, "migration_events"),
+		.max_line = (size_t)c->max_line,
+		.connect_timeout_us = c->connect_timeout * 1000,
+		.command_timeout_us = c->command_timeout * 1000,
+		.max_inflight = (unsigned)c->max_inflight,
+		.migration_events = c->migration_events,
 		.stats = &in->cstats,
 	};
 	qmp_norm_opts_default(&in->nopts);
-	in->nopts.colo_summary_us =
-		hvt_conf_duration_ms(s, qmp_keys, "colo_summary_interval") * 1000;
+	in->nopts.colo_summary_us = c->colo_summary_interval * 1000;
 	in->nopts.block_queries = in->block_poll_us > 0;
-	in->nopts.unmapped_burst = (unsigned)hvt_conf_int(s, qmp_keys, "unmapped_burst");
-
-	char where[128];
-	if (in->socket_dir[0] != '/') {
-		hvt_err("in_qmp: socket_dir must be an absolute path (%s)",
-			hvt_conf_where(s, "socket_dir", where, sizeof where));
-		return -1;
-	}
-	if (!in->pattern[0] || strchr(in->pattern, '/')) {
-		hvt_err("in_qmp: pattern must be a file name glob without '/' (%s)",
-			hvt_conf_where(s, "pattern", where, sizeof where));
-		return -1;
-	}
-	if (in->reconnect_min_us > in->reconnect_max_us) {
-		hvt_err("in_qmp: reconnect_min is larger than reconnect_max (%s)",
-			hvt_conf_where(s, "reconnect_min", where, sizeof where));
-		return -1;
-	}
-	return 0;
+	in->nopts.unmapped_burst = (unsigned)c->unmapped_burst;
 }
 
 /* STATE_DIR/<instance>, the instance name made safe as a file name. */
@@ -119,10 +153,7 @@ static int qmp_init(struct hvt_instance *inst)
 	struct qmp_input *in = hvt_calloc(1, sizeof *in);
 
 	in->inst = inst;
-	if (read_config(in, inst->conf) < 0) {
-		input_free(in);
-		return -1;
-	}
+	read_config(in, inst->opts);
 	inst->priv = in;
 	return 0;
 }
@@ -260,6 +291,9 @@ const struct hvt_plugin hvt_plugin = {
 	.kind = HVT_PLUGIN_INPUT,
 	.summary = "VM lifecycle, migration, snapshot and COLO events from QEMU QMP monitors",
 	.conf_keys = qmp_keys,
+	.conf_fields = qmp_fields,
+	.conf_size = sizeof(struct qmp_opts),
+	.check = qmp_check,
 	.init = qmp_init,
 	.run = qmp_run,
 	.stop = qmp_stop,

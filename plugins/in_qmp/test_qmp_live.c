@@ -29,6 +29,7 @@
 
 #include "conf.h"
 #include "hvtrail-plugin.h"
+#include "instance.h"
 #include "log.h"
 #include "plugin.h"
 #include "qmp_parse.h"
@@ -69,16 +70,12 @@ static void start_plugin(const char *extra)
 				  "block_poll_interval = 200ms\n%s", dir, extra ? extra : "");
 	conf = hvt_conf_load_string(text, "test", "test_qmp_live");
 	free(text);
-	struct hvt_conf_section *sec = hvt_conf_find(conf, "in_qmp");
-	hvt_conf_check_section(conf, sec, plugin->conf_keys);
-	ck_assert_int_eq(conf->errors, 0);
 	ck_assert_int_ge(sd_event_new(&loop), 0);
 	host = (struct hvt_host){ .prog = "test_qmp_live", .hostname = "hv-test", .loop = loop,
 				  .emit = host_emit };
-	inst = (struct hvt_instance){ .plugin = plugin, .name = "in_qmp", .config = conf,
-				      .conf = sec, .host = &host };
-	ck_assert_int_eq(plugin->init(&inst), 0);
-	ck_assert_int_eq(plugin->run(&inst), 0);
+	ck_assert_int_eq(hvt_instance_bind(&inst, plugin, conf, hvt_conf_find(conf, "in_qmp"), &host), 0);
+	ck_assert_int_eq(hvt_instance_check(&inst), 0);
+	ck_assert_int_eq(hvt_instance_start(&inst), 0);
 }
 
 static const struct hvt_input_ops *ops(void)
@@ -283,7 +280,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 static void teardown(void)
 {
 	if (inst.priv)
-		plugin->stop(&inst);
+		hvt_instance_stop(&inst);
 	for (int i = 0; i < MAX_QEMU; i++)
 		if (pids[i])
 			kill_qemu(pids[i]);

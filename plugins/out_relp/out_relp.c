@@ -72,6 +72,40 @@ static const struct hvt_conf_key keys[] = {
 	HVT_CONF_END
 };
 
+/* The section, as hvt_conf_fill hands it over (inst->opts). */
+struct relp_opts {
+	char **target, **permitted_peers;
+	bool tls, compat;
+	const char *tls_ca, *tls_cert, *tls_key, *auth_mode, *tls_priority;
+	long long window, batch_events, timeout, connect_timeout, reconnect_min, reconnect_max, flush_idle,
+		  stats_interval, shutdown_timeout, seal_interval;
+	uint64_t max_frame_size;
+};
+
+static const struct hvt_conf_field fields[] = {
+	HVT_CONF_FIELD(struct relp_opts, target, "target"),
+	HVT_CONF_FIELD(struct relp_opts, tls, "tls"),
+	HVT_CONF_FIELD(struct relp_opts, tls_ca, "tls_ca"),
+	HVT_CONF_FIELD(struct relp_opts, tls_cert, "tls_cert"),
+	HVT_CONF_FIELD(struct relp_opts, tls_key, "tls_key"),
+	HVT_CONF_FIELD(struct relp_opts, permitted_peers, "permitted_peers"),
+	HVT_CONF_FIELD(struct relp_opts, auth_mode, "auth_mode"),
+	HVT_CONF_FIELD(struct relp_opts, tls_priority, "tls_priority"),
+	HVT_CONF_FIELD(struct relp_opts, window, "window"),
+	HVT_CONF_FIELD(struct relp_opts, batch_events, "batch_events"),
+	HVT_CONF_FIELD(struct relp_opts, max_frame_size, "max_frame_size"),
+	HVT_CONF_FIELD(struct relp_opts, compat, "compat"),
+	HVT_CONF_FIELD(struct relp_opts, timeout, "timeout"),
+	HVT_CONF_FIELD(struct relp_opts, connect_timeout, "connect_timeout"),
+	HVT_CONF_FIELD(struct relp_opts, reconnect_min, "reconnect_min"),
+	HVT_CONF_FIELD(struct relp_opts, reconnect_max, "reconnect_max"),
+	HVT_CONF_FIELD(struct relp_opts, flush_idle, "flush_idle"),
+	HVT_CONF_FIELD(struct relp_opts, stats_interval, "stats_interval"),
+	HVT_CONF_FIELD(struct relp_opts, shutdown_timeout, "shutdown_timeout"),
+	HVT_CONF_FIELD(struct relp_opts, seal_interval, "seal_interval"),
+	HVT_CONF_FIELDS_END
+};
+
 struct target {
 	char *host;
 	char *port;
@@ -83,7 +117,8 @@ struct out_relp {
 	struct target *targets;
 	int ntargets;
 	struct relp_client_opts copts;
-	char **peers;
+	char *const *peers;           /* permitted_peers, or own_peers */
+	char **own_peers;
 	int batch_events;
 	size_t max_frame;
 	bool compat;
@@ -93,7 +128,7 @@ struct out_relp {
 	uint64_t sealed_seq;          /* highest record covered by a seal sent */
 	pthread_t thread;
 	bool thread_started;
-	volatile int stop;
+	atomic_bool stop;
 	pthread_mutex_t lock;         /* guards the counters below */
 	/* state, owned by the thread */
 	struct relp_client *client;
@@ -130,19 +165,6 @@ static int split_target(const char *s, struct target *t)
 	return 0;
 }
 
-/* A key of the daemon's [forwarder] section ("" if unset): the user the
- * daemon will drop to matters for files we read later. */
-static const char *fwd_key(const struct hvt_instance *inst, const char *key)
-{
-	const struct hvt_conf_section *f = hvt_conf_find(inst->config, "forwarder");
-	const char *v = "";
-
-	for (const struct hvt_conf_entry *e = f ? f->entries : NULL; e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			v = e->value;     /* the last one wins, as in hvt_conf_str */
-	return v;
-}
-
 /* Is host one of "CN=a,DNS=b,..."? */
 static bool cert_names_host(const char *names, const char *host)
 {
@@ -164,54 +186,52 @@ static bool cert_names_host(const char *names, const char *host)
 static int check(struct hvt_instance *inst)
 {
 	const struct hvt_conf_section *s = inst->conf;
-	int bad = 0, n;
-	char **targets = hvt_conf_list(s, keys, "target", &n);
+	const struct relp_opts *c = inst->opts;
+	int bad = 0;
 
-	for (int i = 0; i < n; i++) {
-		struct target t;
-		if (split_target(targets[i], &t) < 0) {
+	for (char **t = c->target; *t; t++) {
+		struct target tg;
+		if (split_target(*t, &tg) < 0) {
 			hvt_conf_error(inst->config, s->file, s->line, "[%s] target: '%s' is not host:port",
-				       inst->name, targets[i]);
+				       inst->name, *t);
 			bad++;
 			continue;
 		}
-		free(t.host);
-		free(t.port);
+		free(tg.host);
+		free(tg.port);
 	}
-	hvt_conf_list_free(targets);
-	if (hvt_conf_bool(s, keys, "tls")) {
+	if (c->tls) {
 		char err[600], warn[300];
-		if (hvt_tls_check_files(hvt_conf_str(s, keys, "tls_ca"), hvt_conf_str(s, keys, "tls_cert"),
-					hvt_conf_str(s, keys, "tls_key"), err, sizeof err, warn, sizeof warn) < 0) {
-			hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
-				       "[%s] %s", inst->name, err);
+		if (hvt_tls_check_files(c->tls_ca, c->tls_cert, c->tls_key, err, sizeof err, warn,
+					sizeof warn) < 0) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] %s", inst->name, err);
 			bad++;
 		} else if (warn[0]) {
 			hvt_log(LOG_WARNING, "[%s] %s", inst->name, warn);
 		}
 		/* librelp reads the TLS files again at every reconnect, i.e. also
-		 * after the daemon dropped to [forwarder] user */
+		 * after the daemon dropped to its run user */
 		const char *tlsfile[3] = { "tls_ca", "tls_cert", "tls_key" };
+		const char *tlspath[3] = { c->tls_ca, c->tls_cert, c->tls_key };
+		const struct hvt_host *h = inst->host;
 		for (int i = 0; i < 3; i++) {
-			if (hvt_readable_after_drop(hvt_conf_str(s, keys, tlsfile[i]), fwd_key(inst, "user"),
-						    fwd_key(inst, "group"), err, sizeof err) < 0) {
-				hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
+			if (hvt_readable_after_drop(tlspath[i], h->run_user ? h->run_user : "",
+						    h->run_group ? h->run_group : "", err, sizeof err) < 0) {
+				hvt_conf_error(inst->config, s->file, s->line,
 					       "[%s] %s: %s (it is read again at every reconnect, after the "
 					       "privilege drop)", inst->name, tlsfile[i], err);
 				bad++;
 			}
 		}
-		if (hvt_tls_check_priority(hvt_conf_str(s, keys, "tls_priority"), err, sizeof err, warn,
-					   sizeof warn) < 0) {
-			hvt_conf_error(inst->config, s ? s->file : inst->config->path, s ? s->line : 0,
-				       "[%s] %s", inst->name, err);
+		if (hvt_tls_check_priority(c->tls_priority, err, sizeof err, warn, sizeof warn) < 0) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] %s", inst->name, err);
 			bad++;
 		} else if (warn[0]) {
 			hvt_log(LOG_WARNING, "[%s] %s", inst->name, warn);
 		}
 		char names[512];
 		const char *me = inst->host->hostname;
-		if (me && hvt_tls_cert_names(hvt_conf_str(s, keys, "tls_cert"), names, sizeof names) == 0 &&
+		if (me && hvt_tls_cert_names(c->tls_cert, names, sizeof names) == 0 &&
 		    !cert_names_host(names, me))
 			hvt_log(LOG_WARNING, "[%s] host %s is not a name in tls_cert (%s): unless the collector "
 				"maps that certificate to %s (host_map), it refuses these events",
@@ -222,49 +242,52 @@ static int check(struct hvt_instance *inst)
 
 static int init(struct hvt_instance *inst)
 {
-	const struct hvt_conf_section *s = inst->conf;
+	const struct relp_opts *c = inst->opts;
 	struct out_relp *o = hvt_calloc(1, sizeof *o);
-	char **targets;
-	int n;
+	int n = 0;
 
+	/* first what stop() tears down unconditionally */
 	inst->priv = o;
 	o->inst = inst;
 	o->spool = inst->host->spool;
-	targets = hvt_conf_list(s, keys, "target", &n);
+	pthread_mutex_init(&o->lock, NULL);
+	ack_window_init(&o->win, (int)c->window);
+	while (c->target[n])
+		n++;
 	o->targets = hvt_calloc((size_t)n, sizeof(struct target));
 	for (int i = 0; i < n; i++)
-		if (split_target(targets[i], &o->targets[o->ntargets]) == 0)
+		if (split_target(c->target[i], &o->targets[o->ntargets]) == 0)
 			o->ntargets++;
-	hvt_conf_list_free(targets);
-	o->peers = hvt_conf_list(s, keys, "permitted_peers", &n);
-	if (n == 0) {        /* default: the names we dial */
-		hvt_conf_list_free(o->peers);
-		o->peers = hvt_calloc((size_t)o->ntargets + 1, sizeof(char *));
+	if (c->permitted_peers[0]) {
+		o->peers = c->permitted_peers;
+	} else {                            /* default: the names we dial */
+		o->own_peers = hvt_calloc((size_t)o->ntargets + 1, sizeof(char *));
 		for (int i = 0; i < o->ntargets; i++)
-			o->peers[i] = hvt_strdup(o->targets[i].host);
+			o->own_peers[i] = hvt_strdup(o->targets[i].host);
+		o->peers = o->own_peers;
 	}
 	o->copts = (struct relp_client_opts){
-		.tls = hvt_conf_bool(s, keys, "tls"),
-		.ca = hvt_conf_str(s, keys, "tls_ca"),
-		.cert = hvt_conf_str(s, keys, "tls_cert"),
-		.key = hvt_conf_str(s, keys, "tls_key"),
-		.auth_mode = hvt_conf_str(s, keys, "auth_mode"),
+		.tls = c->tls,
+		.ca = c->tls_ca,
+		.cert = c->tls_cert,
+		.key = c->tls_key,
+		.auth_mode = c->auth_mode,
 		.permitted_peers = o->peers,
-		.priority = hvt_conf_str(s, keys, "tls_priority"),
-		.window = (int)hvt_conf_int(s, keys, "window"),
-		.timeout_s = (int)HVT_MAX(1, hvt_conf_duration_ms(s, keys, "timeout") / 1000),
-		.connect_timeout_s = (int)HVT_MAX(1, hvt_conf_duration_ms(s, keys, "connect_timeout") / 1000),
+		.priority = c->tls_priority,
+		.window = (int)c->window,
+		.timeout_s = (int)HVT_MAX(1, c->timeout / 1000),
+		.connect_timeout_s = (int)HVT_MAX(1, c->connect_timeout / 1000),
 		.instance = inst->name,
 	};
-	o->compat = hvt_conf_bool(s, keys, "compat");
-	o->batch_events = o->compat ? 1 : (int)hvt_conf_int(s, keys, "batch_events");
-	o->max_frame = hvt_conf_size(s, keys, "max_frame_size");
-	o->reconnect_min_ms = hvt_conf_duration_ms(s, keys, "reconnect_min");
-	o->reconnect_max_ms = HVT_MAX(o->reconnect_min_ms, hvt_conf_duration_ms(s, keys, "reconnect_max"));
-	o->flush_idle_ms = hvt_conf_duration_ms(s, keys, "flush_idle");
-	o->stats_ms = hvt_conf_duration_ms(s, keys, "stats_interval");
-	o->shutdown_ms = hvt_conf_duration_ms(s, keys, "shutdown_timeout");
-	o->seal_ms = hvt_conf_duration_ms(s, keys, "seal_interval");
+	o->compat = c->compat;
+	o->batch_events = o->compat ? 1 : (int)c->batch_events;
+	o->max_frame = c->max_frame_size;
+	o->reconnect_min_ms = c->reconnect_min;
+	o->reconnect_max_ms = HVT_MAX(o->reconnect_min_ms, c->reconnect_max);
+	o->flush_idle_ms = c->flush_idle;
+	o->stats_ms = c->stats_interval;
+	o->shutdown_ms = c->shutdown_timeout;
+	o->seal_ms = c->seal_interval;
 	if (o->copts.tls && !o->compat && o->seal_ms) {
 		char err[512];
 		o->signer = hvt_signer_open(o->copts.cert, o->copts.key, err, sizeof err);
@@ -276,8 +299,6 @@ static int init(struct hvt_instance *inst)
 	if (!o->copts.tls)
 		hvt_log(LOG_WARNING, "[%s] tls = no: events travel in PLAINTEXT and the collector is not "
 			"authenticated; use this only on a network you trust completely", inst->name);
-	ack_window_init(&o->win, o->copts.window);
-	pthread_mutex_init(&o->lock, NULL);
 	return 0;
 }
 
@@ -308,12 +329,18 @@ static void drop_session(struct out_relp *o, const char *why)
 	o->fruitless = hvt_spool_acked(o->spool) == o->acked_at_connect;
 }
 
+/* This instance is being stopped, or the whole daemon. */
+static bool must_stop(struct out_relp *o)
+{
+	return atomic_load(&o->stop) || hvt_host_stopping(o->inst->host);
+}
+
 /* Interruptible sleep: wakes early when the daemon stops. */
 static void nap(struct out_relp *o, long long ms)
 {
 	long long until = hvt_mono_us() + ms * 1000;
 
-	while (!o->stop && !*o->inst->host->stopping && hvt_mono_us() < until) {
+	while (!must_stop(o) && hvt_mono_us() < until) {
 		long long left = (until - hvt_mono_us()) / 1000;
 		hvt_spool_wait(o->spool, UINT64_MAX - 1, (int)HVT_MIN(left, 100) + 1);
 	}
@@ -520,7 +547,7 @@ static void *sender(void *arg)
 
 	o->reader = hvt_spool_reader_new(o->spool, hvt_spool_acked(o->spool) + 1);
 	for (;;) {
-		bool stopping = o->stop || *o->inst->host->stopping;
+		bool stopping = must_stop(o);
 		if (stopping && !stop_deadline)
 			stop_deadline = hvt_mono_us() + o->shutdown_ms * 1000;
 		if (stopping && (hvt_mono_us() > stop_deadline ||
@@ -614,7 +641,7 @@ static void stop(struct hvt_instance *inst)
 
 	if (!o)
 		return;
-	o->stop = 1;
+	atomic_store(&o->stop, true);
 	hvt_spool_wake(o->spool);
 	if (o->thread_started)
 		pthread_join(o->thread, NULL);
@@ -627,7 +654,7 @@ static void stop(struct hvt_instance *inst)
 		free(o->targets[i].port);
 	}
 	free(o->targets);
-	hvt_conf_list_free(o->peers);
+	hvt_conf_list_free(o->own_peers);
 	pthread_mutex_destroy(&o->lock);
 	free(o);
 	inst->priv = NULL;
@@ -666,6 +693,8 @@ const struct hvt_plugin hvt_plugin = {
 	.kind = HVT_PLUGIN_OUTPUT,
 	.summary = "ship events over RELP/TLS (librelp) with acknowledged checkpoints",
 	.conf_keys = keys,
+	.conf_fields = fields,
+	.conf_size = sizeof(struct relp_opts),
 	.check = check,
 	.init = init,
 	.run = run,

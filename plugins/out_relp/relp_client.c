@@ -147,7 +147,7 @@ struct relp_client *relp_client_new(const struct relp_client_opts *o)
 	c->o = *o;
 	hvt_ratekey_init(&c->rk, CONNECT_LOG_INTERVAL_MS);
 	struct hvt_buf pb = { 0 };
-	for (char **p = o->permitted_peers; p && *p; p++)
+	for (char *const *p = o->permitted_peers; p && *p; p++)
 		hvt_buf_printf(&pb, "%s%s", pb.len ? ", " : "", *p);
 	c->permitted = pb.data ? pb.data : hvt_strdup("");
 	return c;
@@ -196,7 +196,7 @@ static int setup(struct relp_client *c)
 	if (c->o.priority && *c->o.priority &&
 	    (r = relpCltSetGnuTLSPriString(c->clt, (char *)c->o.priority)) != RELP_RET_OK)
 		return (int)r;
-	for (char **p = c->o.permitted_peers; p && *p; p++)
+	for (char *const *p = c->o.permitted_peers; p && *p; p++)
 		if ((r = relpCltAddPermittedPeer(c->clt, *p)) != RELP_RET_OK)
 			return (int)r;
 	return 0;

@@ -9,7 +9,7 @@ struct relp_client_opts {
 	bool tls;
 	const char *ca, *cert, *key;
 	const char *auth_mode;        /* name | fingerprint | certvalid */
-	char **permitted_peers;       /* NULL-terminated */
+	char *const *permitted_peers; /* NULL-terminated */
 	const char *priority;         /* GnuTLS priority string or NULL */
 	int window;
 	int timeout_s;
