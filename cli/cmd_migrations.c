@@ -61,6 +61,7 @@ struct mig {
 	const char *outcome;
 	long long total_ms, down_ms, setup_ms, passes, ram;   /* -1 = unknown */
 	const char *error;
+	const char *target_error;     /* how the destination ended, when it failed */
 	bool late;
 	int events;
 };
@@ -94,7 +95,8 @@ static void help(void)
 	       "source's figures from query-migrate: total time (for a failed or cancelled\n"
 	       "migration, for which QEMU gives none, the time between QEMU's own start and\n"
 	       "end events), downtime, RAM passes, RAM transferred, and the error of a failed\n"
-	       "migration.  json and csv also give the\n"
+	       "migration ('; destination: CAUSE' when the destination failed too, e.g. its\n"
+	       "QEMU vanished; json: target_error).  json and csv also give the\n"
 	       "link id (for 'hvtrail query --link'), the VM's UUID, the end time, the setup\n"
 	       "time, whether a record was observed late (after a reconnect) and the number\n"
 	       "of records; unknown values are left out (json) or empty (csv).\n\n"
@@ -206,7 +208,8 @@ static void recs_free(struct recs *r)
 
 static int fetch(struct cli_index *ix, const struct mig_opts *o, struct recs *r)
 {
-	static const char *const globs[] = { "migration.*", "colo.entered" };
+	/* a side's vm.vanished is linked when it cut the migration short */
+	static const char *const globs[] = { "migration.*", "colo.entered", "vm.vanished" };
 	struct hvt_query q = { 0 };
 
 	q.vm = o->vm;
@@ -263,6 +266,12 @@ static int side_of(const struct hvt_event *ev)
 {
 	const char *t = ev->type;
 
+	if (strcmp(t, "vm.vanished") == 0) {
+		const char *role = dstr(ev, "migration_role"), *last = dstr(ev, "last_status");
+		if ((role && strcmp(role, "incoming") == 0) || (!role && last && strcmp(last, "inmigrate") == 0))
+			return SIDE_TARGET;
+		return SIDE_SOURCE;
+	}
 	if (strcmp(t, "colo.entered") == 0) {
 		const char *mode = dstr(ev, "mode");
 		if (!mode)
@@ -279,8 +288,9 @@ static int side_of(const struct hvt_event *ev)
 
 static bool is_end(const char *t)
 {
-	return strcmp(t, "colo.entered") == 0 || hvt_str_has_suffix(t, ".completed") ||
-	       hvt_str_has_suffix(t, ".failed") || hvt_str_has_suffix(t, ".cancelled");
+	return strcmp(t, "colo.entered") == 0 || strcmp(t, "vm.vanished") == 0 ||
+	       hvt_str_has_suffix(t, ".completed") || hvt_str_has_suffix(t, ".failed") ||
+	       hvt_str_has_suffix(t, ".cancelled");
 }
 
 static void take_figures(struct mig *m, const struct hvt_event *ev)
@@ -301,7 +311,7 @@ static void fold(struct mig *m, const struct rec *v, size_t n)
 {
 	bool src_ok = false, src_fail = false, src_cancel = false, tgt_ok = false, tgt_fail = false;
 	bool colo = false, have_src_figures = false;
-	const char *tgt_error = NULL;
+	const char *tgt_error = NULL, *tgt_cause = NULL, *incident_cause = NULL;
 
 	memset(m, 0, sizeof *m);
 	m->link = v[0].link;
@@ -311,8 +321,14 @@ static void fold(struct mig *m, const struct rec *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct hvt_event *ev = v[i].ev;
 		const char *t = ev->type;
-		int side = side_of(ev);
 		bool qmp = ev->source && strcmp(ev->source, "qmp") == 0;
+
+		if (ev->host && ev->host[0] == '(') {
+			/* the collector's incident: both sides' causes, no side's record */
+			incident_cause = incident_cause ? incident_cause : dstr(ev, "target_cause");
+			continue;
+		}
+		int side = side_of(ev);
 
 		if (!m->vm_name || (qmp && ev->vm_name))
 			m->vm_name = ev->vm_name ? ev->vm_name : m->vm_name;
@@ -328,6 +344,16 @@ static void fold(struct mig *m, const struct rec *v, size_t n)
 		m->ended = HVT_MAX(m->ended, ev->ts_us);
 		if (strcmp(t, "colo.entered") == 0) {
 			colo = true;
+		} else if (strcmp(t, "vm.vanished") == 0) {
+			/* that side's QEMU died while the migration ran */
+			if (side == SIDE_SOURCE) {
+				src_fail = true;
+				if (!m->error)
+					m->error = dstr(ev, "cause");
+			} else {
+				tgt_fail = true;
+				tgt_cause = dstr(ev, "cause");
+			}
 		} else if (side == SIDE_SOURCE) {
 			src_ok |= hvt_str_has_suffix(t, ".completed");
 			src_fail |= hvt_str_has_suffix(t, ".failed");
@@ -363,8 +389,15 @@ static void fold(struct mig *m, const struct rec *v, size_t n)
 		m->outcome = "failed";
 	else
 		m->outcome = "in-progress";
-	if (!m->error && strcmp(m->outcome, "failed") == 0)
-		m->error = tgt_error;
+	if (strcmp(m->outcome, "failed") == 0) {
+		/* the destination's own account: its QEMU vanishing says more than
+		 * the incoming.failed before an orderly exit */
+		m->target_error = tgt_cause ? tgt_cause : tgt_error ? tgt_error : incident_cause;
+		if (!m->error) {
+			m->error = m->target_error;
+			m->target_error = NULL;
+		}
+	}
 }
 
 /* ---- printing ------------------------------------------------------------- */
@@ -458,6 +491,10 @@ static void table_row(struct hvt_buf *line, const struct mig *m)
 	cell(line, passes, W_PASSES, true);
 	cell(line, ram, W_NUM, true);
 	out_sanitize(line, m->error ? m->error : "");
+	if (m->target_error) {
+		hvt_buf_append_str(line, "; destination: ");
+		out_sanitize(line, m->target_error);
+	}
 	while (line->len && line->data[line->len - 1] == ' ')
 		line->len--;
 	hvt_buf_append(line, "\n", 1);
@@ -498,6 +535,8 @@ static void json_row(struct hvt_buf *line, const struct mig *m)
 	json_num(o, "ram_transferred", m->ram);
 	if (m->error)
 		json_object_object_add(o, "error", json_object_new_string(m->error));
+	if (m->target_error)
+		json_object_object_add(o, "target_error", json_object_new_string(m->target_error));
 	json_object_object_add(o, "late", json_object_new_boolean(m->late));
 	json_object_object_add(o, "events", json_object_new_int(m->events));
 	hvt_buf_append_str(line, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -535,7 +574,10 @@ static void csv_row(const struct out *o, struct hvt_buf *line, const struct mig 
 	csv_num(o, line, m->setup_ms);
 	csv_num(o, line, m->passes);
 	csv_num(o, line, m->ram);
-	out_csv_field(o, line, m->error, true);
+	char *error = m->target_error ? hvt_asprintf("%s; destination: %s", m->error ? m->error : "",
+						      m->target_error) : NULL;
+	out_csv_field(o, line, error ? error : m->error, true);
+	free(error);
 }
 
 static int print_rows(struct out *o, const struct mig *rows, size_t n, const struct mig_opts *opts)

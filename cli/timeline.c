@@ -173,7 +173,16 @@ static bool migration_record(const struct rec *r)
 {
 	const char *t = r->ev->type;
 
-	return r->link && (hvt_str_has_prefix(t, "migration.") || strcmp(t, "colo.entered") == 0);
+	return r->link && (hvt_str_has_prefix(t, "migration.") || strcmp(t, "colo.entered") == 0 ||
+			   strcmp(t, "vm.vanished") == 0);
+}
+
+/* The collector's incidents (its own host): conclusions about a migration
+ * or a failover, folded into that row, never a side of it. */
+static bool incident_record(const struct rec *r)
+{
+	return r->ev->host[0] == '(' && (hvt_str_has_prefix(r->ev->type, "colo.") ||
+					 hvt_str_has_prefix(r->ev->type, "migration."));
 }
 
 /* The target reports migration.incoming.*, colo.entered says its mode,
@@ -184,6 +193,10 @@ static bool target_side(const struct hvt_event *ev)
 
 	if (strcmp(ev->type, "colo.entered") == 0)
 		return m && strcmp(m, "secondary") == 0;
+	if (strcmp(ev->type, "vm.vanished") == 0) {
+		const char *role = dstr(ev, "migration_role"), *last = dstr(ev, "last_status");
+		return (role && strcmp(role, "incoming") == 0) || (!role && last && strcmp(last, "inmigrate") == 0);
+	}
 	return hvt_str_has_prefix(ev->type, "migration.incoming.") || (dir && strcmp(dir, "incoming") == 0);
 }
 
@@ -208,12 +221,14 @@ static void fold_migration(struct tl_row *row, struct rec *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct hvt_event *ev = v[i].ev;
 		const char *t = ev->type;
-		bool tgt = target_side(ev);
+		bool tgt = target_side(ev), vanished = strcmp(t, "vm.vanished") == 0;
 		bool end = strcmp(t, "colo.entered") == 0 || hvt_str_has_suffix(t, ".completed") ||
-			   hvt_str_has_suffix(t, ".failed") || hvt_str_has_suffix(t, ".cancelled");
+			   hvt_str_has_suffix(t, ".failed") || hvt_str_has_suffix(t, ".cancelled") || vanished;
 		v[i].used = true;
-		row->ts = HVT_MIN(row->ts, ev->ts_us);
 		json_object_array_add(ids, json_object_new_string(ev->id ? ev->id : ""));
+		if (incident_record(&v[i]))
+			continue;
+		row->ts = HVT_MIN(row->ts, ev->ts_us);
 		if (tgt && !to)
 			to = ev->host;
 		if (!tgt && !from)
@@ -221,14 +236,15 @@ static void fold_migration(struct tl_row *row, struct rec *v, size_t n)
 		if (!end)
 			continue;
 		ended = HVT_MAX(ended, ev->ts_us);
-		const char *oc = strcmp(t, "colo.entered") == 0 ? "colo" : strrchr(t, '.') + 1;
+		/* a side's QEMU that vanished mid-way failed the migration */
+		const char *oc = strcmp(t, "colo.entered") == 0 ? "colo" : vanished ? "failed" : strrchr(t, '.') + 1;
 		if (strcmp(oc, "colo") == 0 || (!tgt && !outcome))
 			outcome = oc;
 		else if (tgt && !tgt_outcome)
 			tgt_outcome = oc;
 		if (!error)
-			error = dstr(ev, "error");
-		if (!tgt && total < 0) {   /* the source's figures, from query-migrate */
+			error = dstr(ev, vanished ? "cause" : "error");
+		if (!tgt && total < 0 && !vanished) {   /* the source's figures, from query-migrate */
 			total = dnum(ev, "total_time_ms");
 			if (total < 0)     /* failed or cancelled: QEMU's own start to end */
 				total = dnum(ev, "duration_ms");
@@ -439,14 +455,26 @@ static size_t build_rows(struct recs *r, struct tl_row *rows)
 			continue;
 		}
 		struct rec *group = hvt_calloc(m, sizeof *group);
+		json_object *incidents = json_object_new_array();
 		size_t g = 0;
-		for (size_t k = i; k < m; k++)
-			if (!rest[k]->used && strcmp(rest[k]->ev->type, "colo.failover") == 0 &&
-			    llabs(rest[k]->ev->ts_us - rest[i]->ev->ts_us) <= FAILOVER_WINDOW_US) {
+		for (size_t k = i; k < m; k++) {
+			if (rest[k]->used || llabs(rest[k]->ev->ts_us - rest[i]->ev->ts_us) > FAILOVER_WINDOW_US)
+				continue;
+			if (strcmp(rest[k]->ev->type, "colo.failover") == 0) {
 				group[g++] = *rest[k];
 				rest[k]->used = true;
+			} else if (incident_record(rest[k]) &&
+				   strcmp(rest[k]->ev->type, "colo.protection_restored") != 0) {
+				/* the collector's verdict on this failover */
+				json_object *x = json_object_new_object();
+				json_object_object_add(x, "type", json_object_new_string(rest[k]->ev->type));
+				json_object_object_add(x, "id", json_object_new_string(rest[k]->ev->id ? rest[k]->ev->id : ""));
+				json_object_array_add(incidents, x);
+				rest[k]->used = true;
 			}
-		fold_failover(&rows[n++], group, g);
+		}
+		fold_failover(&rows[n], group, g);
+		json_object_object_add(rows[n++].json, "incidents", incidents);
 		free(group);
 	}
 	free(rest);

@@ -111,6 +111,7 @@ static bool parse_filters(struct hvt_conf *c, struct alert_rule *r, const struct
 	bool ok = true;
 
 	r->types = hvt_conf_list(s, k, "type", &r->ntypes);
+	r->sources = hvt_conf_list(s, k, "source", &r->nsources);
 	r->host = hvt_strdup(hvt_conf_str(s, k, "host"));
 	const char *vm = hvt_conf_str(s, k, "vm");
 	r->vm = *vm ? hvt_strdup(vm) : NULL;
@@ -190,6 +191,7 @@ void alert_rule_free(struct alert_rule *r)
 		return;
 	free(r->name);
 	hvt_conf_list_free(r->types);
+	hvt_conf_list_free(r->sources);
 	free(r->host);
 	free(r->vm);
 	for (int i = 0; r->match && i < r->nmatch; i++) {
@@ -213,6 +215,8 @@ bool alert_rule_is_silence(const struct alert_rule *r)
 	return r->silent_ms > 0;
 }
 
+static const char json_null[] = "null";
+
 /* A data field as text: strings as they are, other scalars as JSON. */
 static const char *field_text(json_object *data, const char *path, char *buf, size_t size)
 {
@@ -233,9 +237,20 @@ static const char *field_text(json_object *data, const char *path, char *buf, si
 		p = dot ? dot + 1 : p + n;
 	}
 	if (!o)
-		return "null";      /* json-c holds a JSON null as NULL */
+		return json_null;   /* json-c holds a JSON null as NULL */
 	if (json_object_is_type(o, json_type_string))
 		return json_object_get_string(o);
+	if (json_object_is_type(o, json_type_array) && json_object_array_length(o) &&
+	    json_object_is_type(json_object_array_get_idx(o, 0), json_type_string)) {
+		/* a list of names (an incident's hosts): "a, b" */
+		size_t used = 0;
+		buf[0] = '\0';
+		for (size_t i = 0; i < json_object_array_length(o) && used + 3 < size; i++) {
+			const char *t = json_object_get_string(json_object_array_get_idx(o, i));
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", t ? t : "");
+		}
+		return buf;
+	}
 	hvt_strlcpy(buf, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), size);
 	return buf;
 }
@@ -264,9 +279,37 @@ bool alert_rule_matches(const struct alert_rule *r, struct alert_view *v)
 	return alert_rule_type_matches(r, v->type) && alert_rule_rest_matches(r, v);
 }
 
+/* An incident involves several hosts: any of them will do. */
+static bool host_matches(const struct alert_rule *r, struct alert_view *v)
+{
+	json_object *hosts, *data;
+
+	if (hvt_glob_match(r->host, v->host))
+		return true;
+	if (!v->incident || !(data = alert_view_data(v)) || !json_object_object_get_ex(data, "hosts", &hosts) ||
+	    !json_object_is_type(hosts, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+		const char *h = json_object_get_string(json_object_array_get_idx(hosts, i));
+		if (h && hvt_glob_match(r->host, h))
+			return true;
+	}
+	return false;
+}
+
+static bool source_matches(const struct alert_rule *r, const struct alert_view *v)
+{
+	if (!r->nsources)
+		return true;
+	for (int i = 0; i < r->nsources; i++)
+		if (v->source && hvt_glob_match(r->sources[i], v->source))
+			return true;
+	return false;
+}
+
 bool alert_rule_rest_matches(const struct alert_rule *r, struct alert_view *v)
 {
-	if (!v->host || !hvt_glob_match(r->host, v->host) || v->severity > r->max_severity)
+	if (!v->host || !host_matches(r, v) || v->severity > r->max_severity || !source_matches(r, v))
 		return false;
 	if (r->vm && !((v->vm_name && hvt_glob_match(r->vm, v->vm_name)) ||
 		       (v->vm_uuid && hvt_glob_match(r->vm, v->vm_uuid))))
@@ -364,6 +407,15 @@ enum alert_decision alert_rule_decide(struct alert_rule *r, const char *dkey, lo
 
 /* ---- summary ------------------------------------------------------------- */
 
+/* The event's own line (msg). */
+static const char *view_msg(struct alert_view *v)
+{
+	json_object *m;
+
+	alert_view_data(v);
+	return v->root && json_object_object_get_ex(v->root, "msg", &m) && m ? json_object_get_string(m) : NULL;
+}
+
 static void put_field(struct hvt_buf *b, const struct alert_rule *r, struct alert_view *v, const char *name,
 		      const char *alert_id)
 {
@@ -384,9 +436,12 @@ static void put_field(struct hvt_buf *b, const struct alert_rule *r, struct aler
 		t = hvt_severity_name(v->severity);
 	else if (!strcmp(name, "time") && v->ts_us)
 		hvt_format_rfc3339(v->ts_us, buf, sizeof buf), t = buf;
+	else if (!strcmp(name, "msg"))
+		t = view_msg(v);
 	else if (hvt_str_has_prefix(name, "data."))
 		t = field_text(alert_view_data(v), name + 5, buf, sizeof buf);
-	hvt_buf_append_str(b, t && *t ? t : "-");
+	/* absent, empty, null and [] say "-" */
+	hvt_buf_append_str(b, t && *t && t != json_null && strcmp(t, "[]") != 0 ? t : "-");
 }
 
 char *alert_summary(const struct alert_rule *r, struct alert_view *v, const char *alert_id)

@@ -35,6 +35,8 @@ struct alert_match {
  * demand (only rules with match= need it); alert_view_free() drops it. */
 struct alert_view {
 	const char *host, *type, *id, *vm_name, *vm_uuid;
+	const char *source;       /* the input; "collector" only for the collector's incidents */
+	bool incident;            /* the collector's: host is data.host, data.hosts all involved */
 	int severity;
 	long long ts_us;
 	const char *raw;          /* the event JSON, or NULL */
@@ -60,6 +62,8 @@ struct alert_rule {
 	char **types;             /* globs, NULL-terminated; empty for silence rules */
 	int ntypes;
 	char *host, *vm;          /* globs; vm NULL = any */
+	char **sources;           /* globs, NULL-terminated; empty = any */
+	int nsources;
 	struct alert_match *match;
 	int nmatch;
 	int max_severity;         /* fire for severity <= this (7: any) */

@@ -13,19 +13,13 @@
 #include <sqlite3.h>
 
 #include "alert_store.h"
+#include "alert_store_int.h"
 #include "hash.h"
 #include "log.h"
 #include "trail.h"
 #include "util.h"
 
 
-struct alert_store {
-	sqlite3 *db;
-	pthread_mutex_t lock;     /* recursive: reads may run inside a transaction */
-	char stream[HVT_STREAM_LEN + 1];
-	uint64_t head_seq;        /* the collector stream's last numbered event */
-	char head_hash[HVT_SHA256_HEX];
-};
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -41,18 +35,44 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (action, state, next_us);"
 	"CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, json TEXT NOT NULL);";
 
-static int fail(struct alert_store *s, const char *what)
+/* Version 2: incidents (incident.h), pages and their notifications
+ * (alert_page.h), silences; deliveries now deliver notifications and may
+ * repeat (an Alertmanager forgets alerts that are not re-sent). */
+static const char schema2_sql[] =
+	"CREATE TABLE IF NOT EXISTS incidents (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
+	"  deadline_us INTEGER NOT NULL DEFAULT 0, updated_us INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS incidents_due ON incidents (deadline_us) WHERE deadline_us > 0;"
+	"CREATE TABLE IF NOT EXISTS pages (key TEXT NOT NULL, inst INTEGER NOT NULL, rule TEXT NOT NULL,"
+	"  state TEXT NOT NULL, notify_at INTEGER NOT NULL DEFAULT 0, updated_us INTEGER NOT NULL,"
+	"  json TEXT NOT NULL, PRIMARY KEY (key, inst));"
+	"CREATE INDEX IF NOT EXISTS pages_open ON pages (state, notify_at);"
+	"CREATE TABLE IF NOT EXISTS notifications (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE, key TEXT NOT NULL, inst INTEGER NOT NULL, transition TEXT NOT NULL,"
+	"  decided_us INTEGER NOT NULL, severity INTEGER NOT NULL, summary TEXT, doc TEXT);"
+	"CREATE INDEX IF NOT EXISTS notifications_of ON notifications (key, inst);"
+	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, state TEXT NOT NULL,"
+	"  starts_us INTEGER NOT NULL, ends_us INTEGER NOT NULL, json TEXT NOT NULL);";
+
+/* A version 1 file: its pending deliveries become notifications of their
+ * own (one per alert, as they were), so they are still delivered. */
+static const char upgrade1_sql[] =
+	"ALTER TABLE deliveries ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
+	"INSERT OR IGNORE INTO notifications (id, key, inst, transition, decided_us, severity, summary, doc)"
+	"  SELECT id, id, 0, 'opened', decided_us, severity, summary, doc FROM alerts"
+	"  WHERE id IN (SELECT alert_id FROM deliveries);";
+
+int store_fail(struct alert_store *s, const char *what)
 {
 	hvt_log(LOG_ERR, "alerts.db: %s: %s", what, sqlite3_errmsg(s->db));
 	return -1;
 }
 
-static sqlite3_stmt *prep(struct alert_store *s, const char *sql)
+sqlite3_stmt *store_prep(struct alert_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail(s, "preparing a statement");
+		store_fail(s, "preparing a statement");
 		return NULL;
 	}
 	return st;
@@ -60,9 +80,9 @@ static sqlite3_stmt *prep(struct alert_store *s, const char *sql)
 
 /* Bind by a format: s = text (NULL binds NULL), i = int64; then step once.
  * Returns the step's result code, or SQLITE_ERROR (logged). */
-static int run(struct alert_store *s, const char *sql, const char *fmt, ...)
+int store_run(struct alert_store *s, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = prep(s, sql);
+	sqlite3_stmt *st = store_prep(s, sql);
 	va_list ap;
 	int rc;
 
@@ -78,21 +98,21 @@ static int run(struct alert_store *s, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		fail(s, sql);
+		store_fail(s, sql);
 	sqlite3_finalize(st);
 	return rc;
 }
 
 static int meta_put(struct alert_store *s, const char *key, const char *value)
 {
-	return run(s, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = "
+	return store_run(s, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = "
 		   "excluded.value", "ss", key, value) == SQLITE_DONE ? 0 : -1;
 }
 
 /* The value of key (malloc'ed), or NULL. */
 static char *meta_get(struct alert_store *s, const char *key)
 {
-	sqlite3_stmt *st = prep(s, "SELECT value FROM meta WHERE key = ?1");
+	sqlite3_stmt *st = store_prep(s, "SELECT value FROM meta WHERE key = ?1");
 	char *v = NULL;
 
 	if (!st)
@@ -124,6 +144,41 @@ static int load_stream(struct alert_store *s)
 	return rc;
 }
 
+static int user_version(struct alert_store *s)
+{
+	sqlite3_stmt *st = store_prep(s, "PRAGMA user_version");
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Create the tables, or bring an older file up to date, in one transaction. */
+static int upgrade(struct alert_store *s)
+{
+	int v = user_version(s);
+	bool fresh;
+
+	if (v < 0 || sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	/* a file without the v1 tables is new: it gets repeats from the start */
+	fresh = v == 0;
+	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema2_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    (fresh && sqlite3_exec(s->db, "ALTER TABLE deliveries ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0",
+				   NULL, NULL, NULL) != SQLITE_OK) ||
+	    (v == 1 && sqlite3_exec(s->db, upgrade1_sql, NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (v == 1)
+		hvt_log(LOG_NOTICE, "alerts.db: upgraded to version 2 (pages, incidents, silences)");
+	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 static int open_db(struct alert_store *s, const char *path, char *err, size_t errsize)
 {
 	/* SQLite would create the file 0644; the audit trail's state is 0600
@@ -142,8 +197,7 @@ static int open_db(struct alert_store *s, const char *path, char *err, size_t er
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+	    upgrade(s) < 0) {
 		snprintf(err, errsize, "%s: %s", path, sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -190,7 +244,7 @@ int alert_store_begin(struct alert_store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		fail(s, "beginning a transaction");
+		store_fail(s, "beginning a transaction");
 		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
@@ -208,7 +262,7 @@ void alert_store_rollback(struct alert_store *s)
 int alert_store_commit(struct alert_store *s)
 {
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fail(s, "committing");
+		store_fail(s, "committing");
 		alert_store_rollback(s);
 		return -1;
 	}
@@ -218,7 +272,7 @@ int alert_store_commit(struct alert_store *s)
 
 int alert_store_add_alert(struct alert_store *s, const struct alert_row *a)
 {
-	int rc = run(s, "INSERT OR IGNORE INTO alerts (id, rule, event_key, dkey, state, decided_us, severity, "
+	int rc = store_run(s, "INSERT OR IGNORE INTO alerts (id, rule, event_key, dkey, state, decided_us, severity, "
 		     "summary, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "sssssiiss", a->id, a->rule,
 		     a->event_key, a->dkey, a->state, a->decided_us, (long long)a->severity, a->summary, a->doc);
 
@@ -230,7 +284,7 @@ int alert_store_add_alert(struct alert_store *s, const struct alert_row *a)
 int alert_store_known(struct alert_store *s, const char *id)
 {
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT 1 FROM alerts WHERE id = ?1");
+	sqlite3_stmt *st = store_prep(s, "SELECT 1 FROM alerts WHERE id = ?1");
 	int rc = st ? SQLITE_OK : SQLITE_ERROR;
 
 	if (st) {
@@ -241,13 +295,13 @@ int alert_store_known(struct alert_store *s, const char *id)
 	pthread_mutex_unlock(&s->lock);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "looking up an alert");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "looking up an alert");
 }
 
 int alert_store_add_delivery(struct alert_store *s, const char *alert_id, const char *action,
 			     long long next_us, long long expire_us)
 {
-	return run(s, "INSERT OR IGNORE INTO deliveries (alert_id, action, state, next_us, expire_us) VALUES "
+	return store_run(s, "INSERT OR IGNORE INTO deliveries (alert_id, action, state, next_us, expire_us) VALUES "
 		   "(?1, ?2, 'pending', ?3, ?4)", "ssii", alert_id, action, next_us,
 		   expire_us) == SQLITE_DONE ? 0 : -1;
 }
@@ -267,7 +321,7 @@ int alert_store_add_event(struct alert_store *s, struct hvt_event *ev)
 	hvt_event_to_json(ev, &js);
 	hvt_chain_hash(js.data, js.len, hash);
 	snprintf(num, sizeof num, "%" PRIu64, ev->seq);
-	if (run(s, "INSERT INTO outbox (seq, json) VALUES (?1, ?2)", "is", (long long)ev->seq,
+	if (store_run(s, "INSERT INTO outbox (seq, json) VALUES (?1, ?2)", "is", (long long)ev->seq,
 		hvt_buf_cstr(&js)) == SQLITE_DONE &&
 	    meta_put(s, "head_seq", num) == 0 && meta_put(s, "head_hash", hash) == 0) {
 		s->head_seq = ev->seq;
@@ -289,7 +343,7 @@ int alert_store_set_position(struct alert_store *s, uint64_t pos)
 int alert_store_delivery_update(struct alert_store *s, const char *alert_id, const char *action,
 				const char *state, int attempts, long long next_us, const char *error)
 {
-	return run(s, "UPDATE deliveries SET state = ?3, attempts = ?4, next_us = ?5, last_error = ?6 "
+	return store_run(s, "UPDATE deliveries SET state = ?3, attempts = ?4, next_us = ?5, last_error = ?6 "
 		   "WHERE alert_id = ?1 AND action = ?2", "sssiis", alert_id, action, state,
 		   (long long)attempts, next_us, error) == SQLITE_DONE ? 0 : -1;
 }
@@ -313,7 +367,7 @@ int alert_store_fired_since(struct alert_store *s, long long since_us,
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT rule, dkey, decided_us FROM alerts WHERE state = 'fired' AND "
+	sqlite3_stmt *st = store_prep(s, "SELECT rule, dkey, decided_us FROM alerts WHERE state = 'fired' AND "
 				"decided_us >= ?1 ORDER BY decided_us");
 	if (!st) {
 		pthread_mutex_unlock(&s->lock);
@@ -325,7 +379,7 @@ int alert_store_fired_since(struct alert_store *s, long long since_us,
 		   sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? 0 : fail(s, "reading fired alerts");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "reading fired alerts");
 }
 
 int alert_store_suppressed(struct alert_store *s, void (*cb)(void *arg, const char *rule, uint64_t n),
@@ -334,7 +388,7 @@ int alert_store_suppressed(struct alert_store *s, void (*cb)(void *arg, const ch
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT rule, count(*) FROM alerts a WHERE state != 'fired' AND decided_us >= "
+	sqlite3_stmt *st = store_prep(s, "SELECT rule, count(*) FROM alerts a WHERE state != 'fired' AND decided_us >= "
 				"(SELECT coalesce(max(decided_us), 0) FROM alerts f WHERE f.rule = a.rule AND "
 				"f.state = 'fired') GROUP BY rule");
 	if (!st) {
@@ -345,7 +399,7 @@ int alert_store_suppressed(struct alert_store *s, void (*cb)(void *arg, const ch
 		cb(arg, (const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? 0 : fail(s, "counting suppressed alerts");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "counting suppressed alerts");
 }
 
 int alert_store_pending(struct alert_store *s, void (*cb)(void *arg, const char *action, uint64_t n),
@@ -354,7 +408,7 @@ int alert_store_pending(struct alert_store *s, void (*cb)(void *arg, const char 
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT action, count(*) FROM deliveries WHERE state = 'pending' "
+	sqlite3_stmt *st = store_prep(s, "SELECT action, count(*) FROM deliveries WHERE state = 'pending' "
 				"GROUP BY action");
 	if (!st) {
 		pthread_mutex_unlock(&s->lock);
@@ -364,10 +418,10 @@ int alert_store_pending(struct alert_store *s, void (*cb)(void *arg, const char 
 		cb(arg, (const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? 0 : fail(s, "counting pending deliveries");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "counting pending deliveries");
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+char *store_col_dup(sqlite3_stmt *st, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
 
@@ -390,7 +444,7 @@ int alert_store_next_delivery(struct alert_store *s, const char *action, struct 
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT d.alert_id, d.attempts, d.next_us, d.expire_us, a.rule, a.summary, "
+	sqlite3_stmt *st = store_prep(s, "SELECT d.alert_id, d.attempts, d.next_us, d.expire_us, a.rule, a.summary, "
 				"a.doc, a.severity, a.decided_us, d.last_error FROM deliveries d "
 				"JOIN alerts a ON a.id = d.alert_id "
 				"WHERE d.action = ?1 AND d.state = 'pending' ORDER BY d.next_us LIMIT 1");
@@ -401,23 +455,23 @@ int alert_store_next_delivery(struct alert_store *s, const char *action, struct 
 	sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		d->alert_id = col_dup(st, 0);
+		d->alert_id = store_col_dup(st, 0);
 		d->action = hvt_strdup(action);
 		d->attempts = sqlite3_column_int(st, 1);
 		d->next_us = sqlite3_column_int64(st, 2);
 		d->expire_us = sqlite3_column_int64(st, 3);
-		d->rule = col_dup(st, 4);
-		d->summary = col_dup(st, 5);
-		d->doc = col_dup(st, 6);
+		d->rule = store_col_dup(st, 4);
+		d->summary = store_col_dup(st, 5);
+		d->doc = store_col_dup(st, 6);
 		d->severity = sqlite3_column_int(st, 7);
 		d->fired_us = sqlite3_column_int64(st, 8);
-		d->last_error = col_dup(st, 9);
+		d->last_error = store_col_dup(st, 9);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "reading pending deliveries");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "reading pending deliveries");
 }
 
 int alert_store_outbox(struct alert_store *s, int max,
@@ -426,7 +480,7 @@ int alert_store_outbox(struct alert_store *s, int max,
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prep(s, "SELECT seq, json FROM outbox ORDER BY seq LIMIT ?1");
+	sqlite3_stmt *st = store_prep(s, "SELECT seq, json FROM outbox ORDER BY seq LIMIT ?1");
 	if (!st) {
 		pthread_mutex_unlock(&s->lock);
 		return -1;
@@ -440,13 +494,13 @@ int alert_store_outbox(struct alert_store *s, int max,
 		}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? 0 : fail(s, "reading the outbox");
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "reading the outbox");
 }
 
 int alert_store_outbox_done(struct alert_store *s, uint64_t upto_seq)
 {
 	pthread_mutex_lock(&s->lock);
-	int rc = run(s, "DELETE FROM outbox WHERE seq <= ?1", "i", (long long)upto_seq);
+	int rc = store_run(s, "DELETE FROM outbox WHERE seq <= ?1", "i", (long long)upto_seq);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -457,9 +511,9 @@ int alert_store_prune(struct alert_store *s, long long before_us)
 
 	if (alert_store_begin(s) < 0)
 		return -1;
-	if (run(s, "DELETE FROM alerts WHERE decided_us < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE "
+	if (store_run(s, "DELETE FROM alerts WHERE decided_us < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE "
 		"d.alert_id = alerts.id AND d.state = 'pending')", "i", before_us) != SQLITE_DONE ||
-	    run(s, "DELETE FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts)", "") != SQLITE_DONE)
+	    store_run(s, "DELETE FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts)", "") != SQLITE_DONE)
 		rc = -1;
 	if (rc < 0) {
 		alert_store_rollback(s);

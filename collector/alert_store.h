@@ -6,8 +6,12 @@
  *               replayed or seen again after a restart never fires twice;
  *   deliveries  one row per (alert, action): pending with its next attempt
  *               and expiry, then delivered or expired;
- *   outbox      the collector's own alert.* events, already numbered and
- *               chained (stream, seq, prev), until they are in the inbox;
+ *   outbox      the collector's own events (alert.*, silence.*, incidents),
+ *               already numbered and chained (stream, seq, prev), until
+ *               they are in the inbox;
+ *   incidents   what the incident state machines keep (incident.h);
+ *   pages, notifications, silences
+ *               the alerts people are paged about (alert_page.h);
  *   meta        that stream's id and head, and the inbox position up to
  *               which stored events have been evaluated.
  * Decisions, their deliveries and their alert.fired event are written in
@@ -93,5 +97,20 @@ int alert_store_outbox(struct alert_store *s, int max,
 int alert_store_outbox_done(struct alert_store *s, uint64_t upto_seq);
 /* Forget decided alerts older than before_us whose deliveries are done. */
 int alert_store_prune(struct alert_store *s, long long before_us);
+
+/* ---- incidents (incident.h; alert_store_state.c) ----------------------------- */
+/* An incident's saved state: 1 (*json malloc'ed), 0 none, -1 error. */
+int alert_store_incident_get(struct alert_store *s, const char *key, char **json);
+/* Inside a transaction; deadline_us 0 = nothing to wait for. */
+int alert_store_incident_put(struct alert_store *s, const char *key, const char *json, long long deadline_us,
+			     long long now_us);
+/* Incidents whose deadline passed, earliest first; cb may write. */
+int alert_store_incidents_due(struct alert_store *s, long long now_us,
+			      int (*cb)(void *arg, const char *key, const char *json), void *arg);
+/* The earliest time anything waits for (an incident's deadline, a page's
+ * notification, a silence's start or end), or 0. */
+long long alert_store_next_due(struct alert_store *s);
+/* Forget decided incidents untouched since before_us (in a transaction). */
+int alert_store_prune_state(struct alert_store *s, long long before_us);
 
 #endif

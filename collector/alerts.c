@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alerts_int.h"
+#include "incident.h"
 #include "log.h"
 #include "receiver.h"
 #include "schema.h"
@@ -71,6 +72,8 @@ struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
 	al->retry_max_ms = HVT_MAX(al->retry_min_ms, hvt_conf_duration_ms(g, k, "retry_max"));
 	al->retention_ms = hvt_conf_duration_ms(g, k, "retention");
 	al->check_ms = hvt_conf_duration_ms(g, k, "check_interval");
+	al->incidents_on = hvt_conf_bool(g, k, "incidents");
+	al->incident_wait_ms = hvt_conf_duration_ms(g, k, "incident_wait");
 	for (struct hvt_conf_section *s = c->sections; s; s = s->next) {
 		if (strcmp(s->kind, "alert") != 0)
 			continue;
@@ -85,10 +88,10 @@ struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
 		al->rules = hvt_realloc(al->rules, sizeof *al->rules * (size_t)(al->nrules + 1));
 		al->rules[al->nrules++] = r;
 	}
-	if (!al->nrules) {
-		if (hvt_instances_find(inst, HVT_PLUGIN_ACTION))
-			hvt_log(LOG_WARNING, "action sections are configured but no [alert:NAME] rule is: nothing "
-				"will use them");
+	if (!al->nrules && hvt_instances_find(inst, HVT_PLUGIN_ACTION))
+		hvt_log(LOG_WARNING, "action sections are configured but no [alert:NAME] rule is: nothing "
+			"will use them");
+	if (!al->nrules && !al->incidents_on) {
 		alerts_free(al);
 		return NULL;
 	}
@@ -151,13 +154,35 @@ static bool reserved_host(const char *host)
 	return !host || host[0] == '(';    /* the collector's own rows (rxstats.h) */
 }
 
+/* An event rules look at: a host's, or one of the collector's incidents. */
+static bool rule_visible(const struct col_record *rec)
+{
+	if (rec->kind != COL_REC_EVENT || !rec->ev.type || !rec->ev.host)
+		return false;     /* quarantined events are not in the trail */
+	/* of the collector's own events only incidents: a rule on "*" would
+	 * otherwise page about its own pages */
+	return !reserved_host(rec->ev.host) || incident_type(rec->ev.type);
+}
+
 static void view_of(const struct col_record *rec, struct alert_view *v)
 {
+	const char *src = rec->ev.source;
+
 	*v = (struct alert_view){
 		.host = rec->ev.host, .type = rec->ev.type, .id = rec->ev.id, .vm_name = rec->ev.vm_name,
 		.vm_uuid = rec->ev.vm_uuid, .severity = rec->ev.severity, .ts_us = rec->ev.ts_us,
 		.raw = rec->raw, .raw_len = rec->raw_len,
+		/* "collector" is the collector's word: a host that claims it is not believed */
+		.source = src && strcmp(src, "collector") != 0 ? src : "?",
 	};
+	if (reserved_host(rec->ev.host)) {
+		/* an incident is about data.host, and involves data.hosts */
+		json_object *data = alert_view_data(v), *h;
+		v->incident = true;
+		v->source = "collector";
+		if (data && json_object_object_get_ex(data, "host", &h) && json_object_is_type(h, json_type_string))
+			v->host = json_object_get_string(h);
+	}
 }
 
 struct match {
@@ -212,8 +237,8 @@ static size_t find_matches(struct alerts *al, const struct col_record *recs, int
 		const struct col_record *rec = &recs[i];
 		if ((rec->kind == COL_REC_EVENT || rec->kind == COL_REC_HOST_STATS) && !reserved_host(rec->ev.host))
 			alert_hosts_note(al, rec->ev.host, rec->rx_us);
-		if (rec->kind != COL_REC_EVENT || reserved_host(rec->ev.host) || !rec->ev.type)
-			continue;     /* quarantined events are not in the trail */
+		if (!rule_visible(rec))
+			continue;
 		const bool *typed = rules_for_type(al, rec->ev.type, buf);
 		struct alert_view v;
 		view_of(rec, &v);
@@ -232,7 +257,7 @@ static size_t find_matches(struct alerts *al, const struct col_record *recs, int
 	return nm;
 }
 
-static int decide_all(struct alerts *al, const struct col_record *recs, const struct match *m, size_t nm,
+static int decide_all(struct alerts *al, const struct col_record *recs, int n, const struct match *m, size_t nm,
 		      uint64_t inbox_seq, int *fired)
 {
 	long long now = hvt_now_us();
@@ -241,6 +266,11 @@ static int decide_all(struct alerts *al, const struct col_record *recs, const st
 	*fired = 0;
 	if (alert_store_begin(al->store) < 0)
 		return -1;
+	/* incidents first: what they make is stored (and fires) in a later batch */
+	if (al->inc && incidents_wanted(recs, n)) {
+		rc = incidents_batch(al->inc, al->store, recs, n, now);
+		*fired += rc > 0;
+	}
 	for (size_t i = 0; i < nm && rc >= 0; i++) {
 		const struct col_record *rec = &recs[m[i].rec];
 		struct alert_view v;
@@ -270,7 +300,8 @@ static int evaluate(struct alerts *al, const struct col_record *recs, int n, uin
 
 	pthread_mutex_lock(&al->mx);
 	size_t nm = find_matches(al, recs, n, &m);
-	while (nm && decide_all(al, recs, m, nm, inbox_seq, &fired) < 0) {
+	bool inc = al->inc && incidents_wanted(recs, n);
+	while ((nm || inc) && decide_all(al, recs, n, m, nm, inbox_seq, &fired) < 0) {
 		alerts_rebuild(al);      /* the rolled-back decisions moved the windows */
 		if (al->stop) {
 			rc = -1;
@@ -387,6 +418,8 @@ int alerts_open(struct alerts *al, const char *state_dir, struct hvt_instance *i
 		return -1;
 	}
 	al->started_us = hvt_now_us();
+	if (al->incidents_on)
+		al->inc = incidents_new(index, al->incident_wait_ms);
 	pthread_mutex_lock(&al->mx);
 	alerts_rebuild(al);
 	pthread_mutex_unlock(&al->mx);
@@ -484,6 +517,29 @@ static bool inject_outbox(struct alerts *al, struct outbox_batch *b)
 	return b->n == OUTBOX_CHUNK;
 }
 
+/* What waited long enough: incidents whose other side never spoke. */
+static void due_now(struct alerts *al)
+{
+	long long now = hvt_now_us(), due = alert_store_next_due(al->store);
+	int made = 0;
+
+	if (!due || due > now || !al->inc)
+		return;
+	pthread_mutex_lock(&al->mx);
+	if (alert_store_begin(al->store) == 0) {
+		made = incidents_due(al->inc, al->store, now);
+		if (made < 0)
+			alert_store_rollback(al->store);
+		else if (alert_store_commit(al->store) < 0)
+			made = -1;
+	}
+	pthread_mutex_unlock(&al->mx);
+	if (made < 0)
+		hvt_log(LOG_ERR, "alerts: cannot record what the incidents decided; trying again");
+	else if (made > 0)
+		alerts_wake(al);
+}
+
 static void *service(void *arg)
 {
 	struct alerts *al = arg;
@@ -501,11 +557,16 @@ static void *service(void *arg)
 			alert_hosts_check(al, hvt_now_us());
 			next_check = now + al->check_ms * 1000;
 		}
+		due_now(al);
 		if (now >= next_prune) {
 			alert_store_prune(al->store, hvt_now_us() - al->retention_ms * 1000);
 			next_prune = now + PRUNE_EVERY_US;
 		}
-		alerts_wait(al, &gen, more ? 100 : HVT_MAX(1, (next_check - hvt_mono_us()) / 1000));
+		long long wait_ms = more ? 100 : HVT_MAX(1, (next_check - hvt_mono_us()) / 1000);
+		long long due = alert_store_next_due(al->store);
+		if (due)
+			wait_ms = HVT_MAX(1, HVT_MIN(wait_ms, (due - hvt_now_us()) / 1000 + 1));
+		alerts_wait(al, &gen, wait_ms);
 	}
 	inject_outbox(al, b);    /* what the last deliveries recorded, while the receiver is there */
 	for (int i = 0; i < OUTBOX_CHUNK; i++)
@@ -547,6 +608,7 @@ void alerts_free(struct alerts *al)
 		alert_rule_free(al->rules[i]);
 	free(al->rules);
 	alert_hosts_free(al);
+	incidents_free(al->inc);
 	free_types(al);
 	free(al->workers);
 	pthread_mutex_destroy(&al->mx);

@@ -44,6 +44,9 @@ struct alerts {
 	struct hvt_instances *inst;
 	struct alert_store *store;
 	long long retry_min_ms, retry_max_ms, retention_ms, check_ms;
+	bool incidents_on;
+	long long incident_wait_ms;
+	struct incidents *inc;    /* NULL: incidents = no */
 	long long started_us;
 	volatile int stop;
 	/* rules' decision state and the host table */

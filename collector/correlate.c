@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "correlate.h"
+#include "incident.h"
 #include "log.h"
 #include "util.h"
 
@@ -19,7 +20,7 @@ struct correlator {
 };
 
 enum side { SIDE_NONE, SIDE_SOURCE, SIDE_TARGET };
-enum phase { PH_START, PH_END };
+enum phase { PH_START, PH_END, PH_GONE };   /* GONE: the side's QEMU vanished */
 
 struct candidate {
 	char host[256];
@@ -30,29 +31,69 @@ struct candidate {
 	enum phase ph;
 };
 
+/* A string of the event's data (parsed from raw when the record carries
+ * only the JSON text); *parsed keeps it alive, the caller frees it. */
+static const char *dstr(const struct hvt_event *ev, const char *raw, size_t raw_len, const char *key,
+			struct hvt_event **parsed)
+{
+	json_object *v;
+	char err[128];
+
+	if (!ev->data && raw && !*parsed)
+		*parsed = hvt_event_from_json(raw, raw_len, NULL, false, err, sizeof err);
+	if (!ev->data && *parsed)
+		ev = *parsed;
+	if (!ev->data || !json_object_object_get_ex(ev->data, key, &v) || !v)
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* colo.entered ends the migration that set the pair up: on the primary it
  * is the source's end, on the secondary the target's. */
 static bool classify_colo(const struct hvt_event *ev, const char *raw, size_t raw_len,
 			  enum side *side)
 {
-	const char *mode = NULL;
-	json_object *m;
 	struct hvt_event *parsed = NULL;
-	char err[128];
+	const char *mode = dstr(ev, raw, raw_len, "mode", &parsed);
 	bool ok = false;
 
-	if (!ev->data && raw) {
-		parsed = hvt_event_from_json(raw, raw_len, NULL, false, err, sizeof err);
-		ev = parsed;
-	}
-	if (ev && ev->data && json_object_object_get_ex(ev->data, "mode", &m))
-		mode = json_object_get_string(m);
 	if (mode && strcmp(mode, "primary") == 0) {
 		*side = SIDE_SOURCE;
 		ok = true;
 	} else if (mode && strcmp(mode, "secondary") == 0) {
 		*side = SIDE_TARGET;
 		ok = true;
+	}
+	hvt_event_free(parsed);
+	return ok;
+}
+
+/* A vm.vanished belongs to the migration it cut short: a target (its QEMU
+ * exists for the incoming migration until that completes; it exits after a
+ * failed one) or a source that died while a migration was under way.  It
+ * joins that side's latest start and never opens a link of its own.  in_qmp
+ * says migration_role and migration_active; events from before it did have
+ * the target's run state "inmigrate". */
+static bool classify_vanished(const struct hvt_event *ev, const char *raw, size_t raw_len,
+			      enum side *side)
+{
+	struct hvt_event *parsed = NULL;
+	const char *status = dstr(ev, raw, raw_len, "migration_status", &parsed);
+	const char *role = dstr(ev, raw, raw_len, "migration_role", &parsed);
+	const char *active = dstr(ev, raw, raw_len, "migration_active", &parsed);
+	const char *last = dstr(ev, raw, raw_len, "last_status", &parsed);
+	bool ok = false;
+
+	if (!role && last && strcmp(last, "inmigrate") == 0)
+		role = "incoming";
+	if (status && *status && strcmp(status, "completed") != 0 && strcmp(status, "colo") != 0 && role) {
+		if (strcmp(role, "incoming") == 0) {
+			*side = SIDE_TARGET;
+			ok = true;
+		} else if (active && strcmp(active, "true") == 0) {
+			*side = SIDE_SOURCE;
+			ok = true;
+		}
 	}
 	hvt_event_free(parsed);
 	return ok;
@@ -69,6 +110,10 @@ static bool classify(const struct hvt_event *ev, const char *raw, size_t raw_len
 		*ph = PH_END;
 		return classify_colo(ev, raw, raw_len, side);
 	}
+	if (strcmp(type, "vm.vanished") == 0) {
+		*ph = PH_GONE;
+		return classify_vanished(ev, raw, raw_len, side);
+	}
 	if (!hvt_str_has_prefix(type, "migration."))
 		return false;
 	*side = hvt_str_has_prefix(type, "migration.incoming.") ? SIDE_TARGET : SIDE_SOURCE;
@@ -78,8 +123,8 @@ static bool classify(const struct hvt_event *ev, const char *raw, size_t raw_len
 
 static bool linkable_type(const char *type)
 {
-	return type &&
-	       (hvt_str_has_prefix(type, "migration.") || strcmp(type, "colo.entered") == 0);
+	return type && (hvt_str_has_prefix(type, "migration.") || strcmp(type, "colo.entered") == 0 ||
+			strcmp(type, "vm.vanished") == 0);
 }
 
 struct correlator *correlator_new(struct hvt_instance *idx)
@@ -116,7 +161,8 @@ static int collect(void *arg, const struct hvt_row *row)
 
 	if (!ev)
 		return 0;
-	if (!classify(ev, NULL, 0, &side, &ph)) {
+	/* the collector's incidents carry their link; they are no side's record */
+	if (!ev->host || strcmp(ev->host, INCIDENT_HOST) == 0 || !classify(ev, NULL, 0, &side, &ph)) {
 		hvt_event_free(ev);
 		return 0;
 	}
@@ -221,6 +267,16 @@ static void link_one(struct correlator *c, const struct col_record *recs, int i,
 	enum side other = SIDE_NONE;
 
 	links[i][0] = '\0';
+	if (recs[i].kind == COL_REC_EVENT && ev->host && strcmp(ev->host, INCIDENT_HOST) == 0) {
+		/* an incident the collector made names its migration itself; the
+		 * reserved host cannot come from the wire (ingest refuses it) */
+		struct hvt_event *parsed = NULL;
+		const char *link = dstr(ev, recs[i].raw, recs[i].raw_len, "link", &parsed);
+		if (link && hvt_str_has_prefix(link, "mig-"))
+			hvt_strlcpy(links[i], link, LINK_MAX);
+		hvt_event_free(parsed);
+		return;
+	}
 	if (recs[i].kind != COL_REC_EVENT || !linkable_type(ev->type) || !vm_key(ev) || !ev->host ||
 	    !classify(ev, recs[i].raw, recs[i].raw_len, &side, &ph))
 		return;
@@ -229,6 +285,14 @@ static void link_one(struct correlator *c, const struct col_record *recs, int i,
 		/* the other side's start, on another host, moments apart */
 		gather(c, ev, ev->ts_us - PAIR_WINDOW_US, ev->ts_us + PAIR_WINDOW_US, recs, i, links, &s);
 		found = pick(&s, ev, side, ph, false, other, PH_START);
+	} else if (ph == PH_GONE) {
+		/* its own side's latest start, or nothing */
+		gather(c, ev, ev->ts_us - END_LOOKBACK_US, ev->ts_us, recs, i, links, &s);
+		found = pick(&s, ev, side, ph, true, side, PH_START);
+		if (found)
+			hvt_strlcpy(links[i], found, LINK_MAX);
+		free(s.v);
+		return;
 	} else {
 		/* our own side's latest start; failing that (seen only the end,
 		 * after a reconnect) the other side's end moments apart */

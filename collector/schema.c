@@ -75,6 +75,12 @@ const struct hvt_conf_key col_schema_alerting[] = {
 	  3650LL * 86400 * 1000, 0 },
 	{ "check_interval", HVT_CONF_DURATION, "1s", "how often host-silence rules look at the hosts",
 	  NULL, 100, 600 * 1000, 0 },
+	{ "incidents", HVT_CONF_BOOL, "yes", "record incidents: what the collector concludes from several "
+	  "hosts' events (colo.split_brain, colo.protection_lost/_restored, migration.failed with both "
+	  "sides), also when no rule fires on them", NULL, 0, 0, 0 },
+	{ "incident_wait", HVT_CONF_DURATION, "5s", "how long an incident waits for the other host's side "
+	  "(the other half of a COLO pair, a migration's other end) before it is recorded without it", NULL,
+	  0, 600 * 1000, 0 },
 	HVT_CONF_END
 };
 
@@ -84,7 +90,10 @@ const struct hvt_conf_key col_schema_alert[] = {
 	  NULL, 0, 0, 0 },
 	{ "type", HVT_CONF_LIST, "", "event types the rule fires on, as shell globs (colo.failover, "
 	  "migration.*); required unless silent_after is set", NULL, 0, 0, 0 },
-	{ "host", HVT_CONF_STRING, "*", "hosts (shell glob) the rule applies to", NULL, 0, 0, 0 },
+	{ "host", HVT_CONF_STRING, "*", "hosts (shell glob) the rule applies to; an incident applies when "
+	  "any host it involves matches", NULL, 0, 0, 0 },
+	{ "source", HVT_CONF_LIST, "", "inputs (shell globs) whose events the rule fires on: qmp, journald, "
+	  "local, ... or collector for the collector's incidents; empty: any", NULL, 0, 0, 0 },
 	{ "vm", HVT_CONF_STRING, "", "VM name or UUID (shell glob); empty: any event, with or without a VM",
 	  NULL, 0, 0, 0 },
 	{ "match", HVT_CONF_LIST, "", "conditions on the event's data, all of which must hold: "
@@ -103,7 +112,7 @@ const struct hvt_conf_key col_schema_alert[] = {
 	  "matching host has sent nothing (events, stats reports) for this long; once per silence "
 	  "(0 = an event rule)", NULL, 0, 365LL * 86400 * 1000, 0 },
 	{ "summary", HVT_CONF_STRING, "", "one line for people; {host} {vm} {type} {time} {severity} "
-	  "{rule} {id} and {data.FIELD} are replaced (default: TYPE on HOST: VM NAME)", NULL, 0, 0, 0 },
+	  "{rule} {id} {msg} and {data.FIELD} are replaced (default: TYPE on HOST: VM NAME)", NULL, 0, 0, 0 },
 	HVT_CONF_END
 };
 

@@ -331,6 +331,20 @@ bool state_on_event(struct qmp_vm *vm, const struct qmp_msg *m, long long now_us
 
 /* ---- end of the connection ------------------------------------------------ */
 
+/* What the process was part of when it died, so that the collector can tell
+ * a VM that crashed from one side of a migration or a COLO pair dying (an
+ * incident it reports with both hosts, docs/alerting.md): the migration
+ * role, whether a migration was under way, and the COLO mode. */
+static void vanished_context(const struct qmp_vm *vm, struct hvt_event *ev)
+{
+	if (vm->mig.role != MIG_NONE)
+		data_str(ev, "migration_role", vm->mig.role == MIG_INCOMING ? "incoming" : "source");
+	if (vm->mig.in_progress)
+		data_bool(ev, "migration_active", true);
+	if (vm->colo.phase == COLO_ON && vm->colo.mode[0])
+		data_str(ev, "colo_mode", vm->colo.mode);
+}
+
 void state_gone(struct qmp_vm *vm, long long now_us)
 {
 	if (!vm->contacted || vm->shutdown_seen)
@@ -344,6 +358,7 @@ void state_gone(struct qmp_vm *vm, long long now_us)
 	data_bool(ev, "was_running", vm->running);
 	if (vm->mig.role != MIG_NONE && vm->mig.status[0])
 		data_str(ev, "migration_status", vm->mig.status);
+	vanished_context(vm, ev);
 	data_str(ev, "cause", "the QEMU process ended while hvtrail was not connected (shut down, "
 		 "migrated away or killed: QMP cannot tell)");
 	data_str(ev, "observed", "resync");
@@ -368,6 +383,7 @@ bool state_lost(struct qmp_vm *vm, bool peer_closed, long long now_us)
 	data_bool(ev, "was_running", vm->running);
 	if (vm->mig.role != MIG_NONE && vm->mig.status[0])
 		data_str(ev, "migration_status", vm->mig.status);
+	vanished_context(vm, ev);
 	if (after_failed_incoming) {
 		data_str(ev, "cause", "incoming migration failed; QEMU exits then");
 		hvt_event_set_msg(ev, "VM %s: migration target QEMU exited after the incoming "

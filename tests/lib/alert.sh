@@ -13,6 +13,14 @@
 #   has_alert_events COL N TYPE at least N of them (for wait_until)
 #   local_forwarder NAME CERT TARGET [CONF...]
 #                               a forwarder whose only input is in_local
+#   paging_rules                the shipped rules of conf/collector.conf in
+#                               the array SHIPPED, paging [act_exec:page],
+#                               which files each alert document it gets in
+#                               $WORK/pages (append "${SHIPPED[@]}" to a
+#                               collector's configuration)
+#   pages RULE                  the documents paged for RULE (JSON lines)
+#   npages RULE / has_pages RULE N
+#                               how many / at least N (for wait_until)
 # shellcheck shell=bash
 
 start_webhook() {
@@ -62,3 +70,31 @@ with open(sys.argv[2], "ab", buffering=0) as f:
         f.write(s.recv(65536).replace(b"\n", b" ") + b"\n")' "$WORK/$name.sock" "$WORK/$name.lines"
 	wait_until 10 "syslog socket $name exists" test -S "$WORK/$name.sock"
 }
+
+paging_rules() {
+	mkdir -p "$WORK/pages"
+	cat >"$WORK/page.sh" <<SH
+#!/bin/sh
+cat >"$WORK/pages/\$HVT_ALERT_ID.json"
+SH
+	chmod +x "$WORK/page.sh"
+	sed -n '/^# ---- alerting/,/^\[include\]/p' "$HVT_SRCDIR/conf/collector.conf" | sed '$d' |
+		sed 's/^actions = act_syslog$/actions = exec:page/' | grep -v '^\[act_syslog\]' >"$WORK/shipped.conf"
+	grep -q '^\[alert:colo_split_brain\]' "$WORK/shipped.conf" || hard_error "no incident rules in conf/collector.conf"
+	echo "[act_exec:page]" >>"$WORK/shipped.conf"
+	echo "command = $WORK/page.sh" >>"$WORK/shipped.conf"
+	echo "timeout = 5s" >>"$WORK/shipped.conf"
+	mapfile -t SHIPPED <"$WORK/shipped.conf"
+}
+
+pages() {
+	"$PYTHON" - "$WORK/pages" "$1" <<'PY'
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    d = json.load(open(f))
+    if d["rule"] == sys.argv[2]:
+        print(json.dumps(d))
+PY
+}
+npages() { pages "$1" | wc -l; }
+has_pages() { [ "$(npages "$1")" -ge "$2" ]; }
