@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "ch.h"
+#include "fault.h"
 #include "log.h"
 #include "trail.h"
 #include "util.h"
@@ -274,6 +275,8 @@ static int store_locked(struct ch *x, const struct hvt_instance *inst, struct hv
 		ch_put_seal(&aside, &b->seals[j], hvt_buf_cstr(&cid), base | (b->n + j));
 	if (b->nseals && ch_insert(x, "seals", aside.data, aside.len, err, errsize) < 0)
 		goto out;
+	if (nev)
+		hvt_fault_point("idx_clickhouse.rows_stored");   /* tests/clickhouse-crash.test */
 	/* Only now: a position never runs ahead of the rows it covers. */
 	if (put_position(x, b->inbox_seq, err, errsize) < 0)
 		goto out;

@@ -11,8 +11,12 @@
 #                               socket ($WORK/NAME.sock)
 #   alert_events COL TYPE       the collector's alert.* events of TYPE (JSON lines)
 #   has_alert_events COL N TYPE at least N of them (for wait_until)
-#   local_forwarder NAME CERT TARGET [CONF...]
-#                               a forwarder whose only input is in_local
+#   local_forwarder NAME CERT TARGET [OUT_RELP LINES...]
+#                               a forwarder whose only input is in_local; extra
+#                               lines are keys of its [out_relp] section
+#   deliveries_settled COL      no delivery of COL is pending (for wait_until):
+#                               once an alert is delivered and nothing is pending,
+#                               no further attempt (so no second request) is made
 #   paging_rules                the shipped rules of conf/collector.conf in
 #                               the array SHIPPED, paging [act_exec:page],
 #                               which files each alert document it gets in
@@ -41,8 +45,14 @@ emit() {
 
 local_forwarder() {
 	local name=$1 cert=$2 target=$3; shift 3
-	start_forwarder "$name" "$cert" "$target" "[in_local]" "socket = $WORK/$name.sock" "$@"
+	start_forwarder "$name" "$cert" "$target" "$@" "[in_local]" "socket = $WORK/$name.sock"
 	wait_until 10 "forwarder $name's local socket exists" test -S "$WORK/$name.sock"
+}
+
+deliveries_settled() {
+	local n
+	n=$(sqlite3 -cmd ".timeout 5000" "$WORK/$1/alerts.db" "SELECT count(*) FROM deliveries WHERE state = 'pending'") &&
+		[ "$n" -eq 0 ]
 }
 
 alert_events() { trail "$1" --host '(collector)' --type "$2"; }

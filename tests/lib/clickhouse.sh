@@ -255,17 +255,19 @@ check_exactly_once() {
 		fail "$host: gaps: $(cat "$WORK/gaps-$host.txt")"
 }
 
-# start_follow URL [QUERY OPTIONS]: `hvtrail query -f -o json` in the
-# background as process "follow" (its lines in $WORK/follow.log).
+# start_follow URL [QUERY OPTIONS]: `hvtrail query -f -n all -o json` in the
+# background as process "follow" (its lines in $WORK/follow.log).  `-n all`:
+# follow prints from the first stored event however late it starts (with -f's
+# default of the newest 10 it raced the emitter started beside it).
 start_follow() {
 	local url=$1; shift
-	start_bg follow "$HVTRAIL" query --clickhouse "$url" -f -o json "$@"
+	start_bg follow "$HVTRAIL" query --clickhouse "$url" -f -n all -o json "$@"
 }
 
 # check_follow N: follow printed the load events 1..N, each once.
 check_follow() {
 	local n=$1
-	wait_until 30 "query -f printed all $n events" eval "[ \$(grep -c '\"type\":\"load.event\"' \"\$WORK/follow.log\") -ge $n ]"
+	wait_until $((30 + n / 1000)) "query -f printed all $n events" eval "[ \$(grep -c '\"type\":\"load.event\"' \"\$WORK/follow.log\") -ge $n ]"
 	grep '"type":"load.event"' "$WORK/follow.log" | json_field 'e["data"]["n"]' | sort -n >"$WORK/follow.n"
 	seq 1 "$n" | cmp -s - "$WORK/follow.n" ||
 		fail "query -f printed $(wc -l <"$WORK/follow.n") load events, not each of 1..$n once"

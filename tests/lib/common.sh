@@ -41,6 +41,12 @@ case $HVT_TIMEOUT_FACTOR in
 esac
 export HVT_TIMEOUT_FACTOR
 
+# for_events N [BASE_S]: a bound (seconds) for work that moves N events
+# through the pipeline: BASE_S (default 30) plus N at 200 events/s.  Every
+# build moves thousands a second on a quiet machine, so this leaves room for
+# a busy one; wait_until scales it further by HVT_TIMEOUT_FACTOR.
+for_events() { echo $(( ${2:-30} + $1 / 200 )); }
+
 # scaled SECONDS: SECONDS times HVT_TIMEOUT_FACTOR (for bounds given to other
 # programs, e.g. `timeout "$(scaled 30)" ...` or a helper's --timeout).
 scaled() { awk -v t="$1" -v f="$HVT_TIMEOUT_FACTOR" 'BEGIN { printf "%g", t * f }'; }

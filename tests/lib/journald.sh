@@ -67,7 +67,10 @@ jd_in_namespace() {
 		echo "$(basename "$0" .test): SKIP: cannot make a private mount namespace (unshare --mount)" >&2
 		exit 77
 	fi
-	JD_IN_NS=1 exec timeout "${JD_TIMEOUT:-300}" unshare --mount --propagation private bash "$0" "$@"
+	# (common.sh is not sourced yet: its scaled() by hand)
+	local t
+	t=$(awk -v t="${JD_TIMEOUT:-300}" -v f="${HVT_TIMEOUT_FACTOR:-1}" 'BEGIN { printf "%d", t * f }')
+	JD_IN_NS=1 exec timeout "$t" unshare --mount --propagation private bash "$0" "$@"
 }
 
 # jd_start_journald CONF_LINES...: tmpfs over /run/systemd, /run/log and
@@ -93,6 +96,27 @@ jd_start_journald() {
 	timeout 10 journalctl --flush >/dev/null 2>&1 || true
 	JDIR=/var/log/journal/$(cat /etc/machine-id)
 	wait_until 10 "journald writes to $JDIR" test -f "$JDIR/system.journal"
+}
+
+# jd_hold_namespace NS: keep the journald of namespace NS running.  A
+# namespace's journald exits after 30 s without clients (systemd's
+# IDLE_TIMEOUT_USEC; a stdout stream counts as one, a reader of its files
+# does not), and on a slow machine a test can spend that long between
+# starting it and using it.  This holds one stdout stream open (process
+# "journald-NS-hold") for the rest of the test.
+jd_hold_namespace() {
+	wait_until 10 "journald of namespace $1 takes stdout streams" test -S "/run/systemd/journal.$1/stdout"
+	start_bg "journald-$1-hold" "$PYTHON" -c '
+import signal, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+# identifier, unit, priority, level prefix, to syslog, kmsg, console
+s.sendall(b"hvtrail-test-hold\n\n6\n0\n0\n0\n0\n")
+# (journald shuts its side for writing at once, so a read would return
+# straight away: hold the stream until the test stops this process)
+while True:
+    signal.pause()
+' "/run/systemd/journal.$1/stdout"
 }
 
 jd_rotate() {
