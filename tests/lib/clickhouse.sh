@@ -139,7 +139,7 @@ ch_stop() { stop_bg "$1" "${2:-TERM}" 20 || true; }
 
 # A ZooKeeper still starting may accept and not answer: bound the probe.
 zk_ok() {
-	[ "$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && echo ruok >&3 && cat <&3' _ "$ZK_PORT" 2>/dev/null)" = imok ]
+	[ "$(timeout "$(scaled 2)" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && echo ruok >&3 && cat <&3' _ "$ZK_PORT" 2>/dev/null)" = imok ]
 }
 
 zk_start() {

@@ -28,7 +28,7 @@ jd_require() {
 jd_append() {
 	mkdir -p "$1"
 	"$PYTHON" "$HVT_TESTLIB/journald_gen.py" "$2" "$3" |
-		timeout 60 "$JOURNAL_REMOTE" --output="$1/remote.journal" - 2>>"$WORK/journal-remote.log"
+		timeout "$(scaled 60)" "$JOURNAL_REMOTE" --output="$1/remote.journal" - 2>>"$WORK/journal-remote.log"
 }
 
 # Kinds 0-5 and 7 of journald_gen.py match the plugin's default matches.
@@ -93,7 +93,7 @@ jd_start_journald() {
 	done
 	SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=notice start_bg journald "$JOURNALD"
 	wait_until 10 "journald listens" test -S /run/systemd/journal/socket
-	timeout 10 journalctl --flush >/dev/null 2>&1 || true
+	timeout "$(scaled 10)" journalctl --flush >/dev/null 2>&1 || true
 	JDIR=/var/log/journal/$(cat /etc/machine-id)
 	wait_until 10 "journald writes to $JDIR" test -f "$JDIR/system.journal"
 }

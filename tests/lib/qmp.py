@@ -13,6 +13,7 @@ From the shell (prints the reply's "return" value as compact JSON):
 Exit status: 0 ok, 1 QMP error reply, 2 timeout or connection problem, 64 usage.
 """
 
+import os
 import json
 import socket
 import sys
@@ -21,6 +22,11 @@ import time
 
 class QMPError(Exception):
     """The command was answered with an error."""
+
+
+def scaled(seconds):
+    """A bound times the tests' one timeout knob (tests/lib/common.sh)."""
+    return seconds * float(os.environ.get("HVT_TIMEOUT_FACTOR") or 1)
 
 
 class QMPTimeout(Exception):
@@ -35,6 +41,7 @@ class QMP:
         self.events = []        # received, not yet consumed by wait_event
         self._buf = b""
         self._next_id = 0
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         while True:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -87,7 +94,7 @@ class QMP:
         if args:
             msg["arguments"] = args
         self.sock.sendall(json.dumps(msg).encode() + b"\r\n")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             m = self._read(deadline)
             if "event" in m:
@@ -109,7 +116,7 @@ class QMP:
             d = ev.get("data", {})
             return all(same(d.get(k), v) for k, v in (data or {}).items())
 
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             for i, ev in enumerate(self.events):
                 if matches(ev):

@@ -14,6 +14,7 @@ Opens a session, sends MESSAGE in one syslog frame, and prints
 "refused: WHY" (exit 2) when the handshake or the session was refused.
 """
 import argparse
+import os
 import socket
 import ssl
 import sys
@@ -53,7 +54,7 @@ def main():
     ap.add_argument("message")
     a = ap.parse_args()
 
-    raw = socket.create_connection((a.host, a.port), timeout=10)
+    raw = socket.create_connection((a.host, a.port), timeout=10 * float(os.environ.get("HVT_TIMEOUT_FACTOR") or 1))
     try:
         if a.plain:
             s = raw
