@@ -313,12 +313,18 @@ void block_on_reply(struct qmp_vm *vm, struct pend *p, json_object *ret, const c
 		    long long now_us)
 {
 	struct qmp_blockmap nb = { 0 };
+	bool job_end = p && p->kind == PK_JOB_END && json_object_get_boolean(pend_ctx_get(p, "holds_snaps"));
 
-	if (err || !json_object_is_type(ret, json_type_array))
-		return;
-	read_map(ret, &nb);
-	if (vm->blk.valid)
-		compare(vm, p, &nb, now_us);
-	block_free(&vm->blk);
-	vm->blk = nb;
+	if (!err && json_object_is_type(ret, json_type_array)) {
+		read_map(ret, &nb);
+		if (vm->blk.valid)
+			compare(vm, p, &nb, now_us);
+		block_free(&vm->blk);
+		vm->blk = nb;
+	}
+	if (job_end) {
+		pend_ctx_set(p, "holds_snaps", json_object_new_boolean(0));
+		if (vm->snap_ends_open > 0)
+			vm->snap_ends_open--;
+	}
 }

@@ -279,8 +279,13 @@ static void concluded(struct qmp_vm *vm, const struct qmp_msg *m, struct qmp_job
 	if (!j->type[0] || strcmp(j->type, "snapshot-load") == 0)
 		outq_ask(vm, p, QMP_Q_STATUS);
 	if (vm->opts.block_queries && (!j->type[0] || strcmp(j->type, "snapshot-save") == 0 ||
-				       strcmp(j->type, "snapshot-delete") == 0))
+				       strcmp(j->type, "snapshot-delete") == 0)) {
 		outq_ask(vm, p, QMP_Q_BLOCK);
+		/* the tag change is this job's until its own answer is read, also
+		 * in answers to queries sent before it concluded (block_on_reply) */
+		pend_ctx_set(p, "holds_snaps", json_object_new_boolean(1));
+		vm->snap_ends_open++;
+	}
 	state_fold_ended(vm, ts);
 }
 
@@ -510,5 +515,5 @@ void jobs_on_reply(struct qmp_vm *vm, struct pend *p, json_object *ret, const ch
 
 bool jobs_snapshot_running(const struct qmp_vm *vm)
 {
-	return any_snapshot_job(vm);
+	return any_snapshot_job(vm) || vm->snap_ends_open > 0;
 }

@@ -146,6 +146,8 @@ struct qmp_vm {
 	struct qmp_job jobs[QMP_MAX_JOBS];
 	struct qmp_blockmap blk;
 	bool block_explained;         /* a block job ended: next chain change is known */
+	unsigned snap_ends_open;      /* concluded snapshot jobs whose own query-block answer
+				       * is still to come: tag changes are theirs till then */
 	unsigned block_polls;         /* state-only query-block in flight */
 	/* unmapped event budget */
 	long long unmapped_win_ts;

@@ -160,6 +160,7 @@ void outq_flush(struct qmp_vm *vm)
 
 void outq_release_all(struct qmp_vm *vm)
 {
+	vm->snap_ends_open = 0;       /* their block answers will not come */
 	for (struct pend *p = vm->head; p; p = p->next) {
 		if (p->waiting) {
 			p->waiting = 0;
