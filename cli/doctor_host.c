@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
 
@@ -37,19 +39,61 @@ static void human(unsigned long long b, char *buf, size_t size)
 
 /* ---- QMP socket directory --------------------------------------------- */
 
-/* Sockets in dir matching pattern that creds cannot connect to (connecting
- * to a unix socket needs write permission on it). */
-static int unreachable_sockets(struct doctor *d, const char *dir, const char *pattern, int *total,
-			       struct hvt_buf *bad)
+/* Connect to a unix socket (as whoever doc_as runs this as): 0 when a
+ * listener took the connection, else 1 with the error in msg.  Permission
+ * bits alone cannot tell a live monitor from the socket file a dead QEMU
+ * left behind, which refuses every connection. */
+static int try_connect(void *arg, char *msg, size_t size)
+{
+	const char *path = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc = 1;
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(msg, size, "path too long for a unix socket");
+		return 1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(msg, size, "socket: %s", strerror(errno));
+		return 1;
+	}
+	/* a unix connect() does not wait for accept(): it succeeds as soon as
+	 * the listener's backlog takes it.  QEMU serves one client at a time
+	 * and stops accepting while the forwarder holds the monitor, so a full
+	 * backlog (EAGAIN, never a wait: the socket is non-blocking) is a live
+	 * listener too; the queued connection it may accept later just ends. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN)
+		rc = 0;
+	else
+		snprintf(msg, size, "%s", errno == ECONNREFUSED ? "connection refused: nothing listens (a "
+			 "QEMU that exited left it behind)" : strerror(errno));
+	close(fd);
+	return rc;
+}
+
+struct sock_scan {
+	int total, live, denied, dead;
+	struct hvt_buf denied_list, dead_list;
+};
+
+static void note_socket(struct hvt_buf *list, int n, const char *name, const struct stat *st, const char *why)
+{
+	if (n <= 5)
+		hvt_buf_printf(list, "%s%s (mode %04o, uid %d, gid %d: %s)", list->len ? ", " : "", name,
+			       (unsigned)(st->st_mode & 07777), (int)st->st_uid, (int)st->st_gid, why);
+}
+
+/* Connect to each socket in dir matching pattern as the daemon's user. */
+static void scan_sockets(struct doctor *d, const char *dir, const char *pattern, struct sock_scan *sc)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
-	int n = 0;
-	char msg[128];
+	char msg[256];
 
-	*total = 0;
 	if (!dp)
-		return 0;
+		return;
 	while ((e = readdir(dp))) {
 		char path[4096];
 		struct stat st;
@@ -58,15 +102,16 @@ static int unreachable_sockets(struct doctor *d, const char *dir, const char *pa
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 			continue;
-		(*total)++;
-		if (doc_access(&d->daemon, path, W_OK, msg, sizeof msg))
-			continue;
-		if (n++ < 5)
-			hvt_buf_printf(bad, "%s%s (mode %04o, uid %d, gid %d)", bad->len ? ", " : "", e->d_name,
-				       (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
+		sc->total++;
+		int rc = doc_as(&d->daemon, try_connect, path, msg, sizeof msg);
+		if (rc == 0)
+			sc->live++;
+		else if (strstr(msg, "connection refused"))
+			note_socket(&sc->dead_list, ++sc->dead, e->d_name, &st, msg);
+		else
+			note_socket(&sc->denied_list, ++sc->denied, e->d_name, &st, msg);
 	}
 	closedir(dp);
-	return n;
 }
 
 void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
@@ -75,8 +120,7 @@ void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 	const char *qu = d->qemu.valid ? d->qemu.name : "QEMUUSER";
 	char msg[256], fix[512];
 	struct stat st;
-	int nsock = 0, nbad;
-	struct hvt_buf bad = { 0 };
+	struct sock_scan sc = { 0 };
 	bool ok = true;
 
 	int sr = stat(dir, &st);
@@ -115,20 +159,28 @@ void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 			   "forwarder events", q->name, dir);
 		ok = false;
 	}
-	nbad = unreachable_sockets(d, dir, pattern, &nsock, &bad);
-	if (nbad) {
+	scan_sockets(d, dir, pattern, &sc);
+	if (sc.denied) {
 		snprintf(fix, sizeof fix, "QEMU creates its sockets with its umask: the group must be able to "
 			 "write them (libvirt starts QEMU with umask 002; start QEMU by hand the same way) and "
 			 "the directory must be set-group-ID with group %s (mode 2770)", d->daemon.name);
 		doc_report(d, DOC_FAIL, "qmp sockets", fix, "[%s] %s cannot connect to %d of %d sockets in %s: "
-			   "%s", q->name, d->daemon.name, nbad, nsock, dir, hvt_buf_cstr(&bad));
+			   "%s", q->name, d->daemon.name, sc.denied, sc.total, dir, hvt_buf_cstr(&sc.denied_list));
 		ok = false;
 	}
-	hvt_buf_free(&bad);
+	if (sc.dead) {
+		doc_report(d, DOC_WARN, "qmp sockets", "remove sockets whose QEMU is gone (the forwarder keeps "
+			   "trying them); a running VM's socket refusing connections means its -qmp monitor is "
+			   "not a server", "[%s] %d of %d sockets in %s refuse connections: %s", q->name, sc.dead,
+			   sc.total, dir, hvt_buf_cstr(&sc.dead_list));
+		ok = false;
+	}
+	hvt_buf_free(&sc.denied_list);
+	hvt_buf_free(&sc.dead_list);
 	if (ok)
 		doc_report(d, DOC_OK, "qmp socket dir", NULL, "[%s] %s: %s can list it, QEMU (user %s) can "
-			   "create sockets in it; %d socket%s, all reachable", q->name, dir, d->daemon.name, qu,
-			   nsock, nsock == 1 ? "" : "s");
+			   "create sockets in it; %d socket%s, %s", q->name, dir, d->daemon.name, qu, sc.total,
+			   sc.total == 1 ? "" : "s", sc.total ? "each accepted a connection" : "none yet");
 }
 
 /* ---- journal --------------------------------------------------------- */

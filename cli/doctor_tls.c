@@ -23,6 +23,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "daemon.h"
 #include "doctor.h"
 #include "log.h"
 #include "relp_client.h"
@@ -146,6 +147,13 @@ bool doc_check_tls(struct doctor *d, const struct hvt_instance *o, const char *h
 		return true;
 	}
 	check_readable(d, o->name, paths, 3);
+	/* the forwarder's own check (out_relp), for the account it runs as */
+	if (hvt_private_key_check_gid(key, d->daemon.valid ? d->daemon.gid : getegid(), err, sizeof err) < 0) {
+		doc_report(d, DOC_FAIL, "tls key mode", "chmod 0600 the key (or 0640 with the forwarder's "
+			   "group: 'chgrp hvtrail KEY; chmod 0640 KEY'); then make a new key and certificate if "
+			   "others could read it", "[%s] tls_key: %s", o->name, err);
+		return false;
+	}
 	if (hvt_tls_check_files(ca, cert, key, err, sizeof err, warn, sizeof warn) < 0) {
 		doc_report(d, DOC_FAIL, "tls certificate", fix_for(err), "[%s] %s", o->name, err);
 		return false;

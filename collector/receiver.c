@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <librelp.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "ratekey.h"
 #include "receiver.h"
@@ -420,6 +421,13 @@ int receiver_check_listener(struct hvt_conf *c, const struct hvt_conf_section *s
 		bad++;
 	} else if (warn[0]) {
 		hvt_log(LOG_WARNING, "[%s] %s", s->name, warn);
+	}
+	/* read at start as root and again at reloads after the drop */
+	const struct hvt_conf_section *sc = hvt_conf_find(c, "collector");
+	if (hvt_private_key_check(hvt_conf_str(s, k, "tls_key"), hvt_conf_str(sc, col_schema_collector, "user"),
+				  hvt_conf_str(sc, col_schema_collector, "group"), err, sizeof err) < 0) {
+		hvt_conf_error(c, s->file, s->line, "[%s] tls_key: %s", s->name, err);
+		bad++;
 	}
 	if (hvt_tls_check_priority(hvt_conf_str(s, k, "tls_priority"), err, sizeof err, warn, sizeof warn) < 0) {
 		hvt_conf_error(c, s->file, s->line, "[%s] %s", s->name, err);

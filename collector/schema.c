@@ -97,7 +97,7 @@ const struct hvt_conf_key col_schema_alert[] = {
 	{ "vm", HVT_CONF_STRING, "", "VM name or UUID (shell glob); empty: any event, with or without a VM",
 	  NULL, 0, 0, 0 },
 	{ "match", HVT_CONF_LIST, "", "conditions on the event's data, all of which must hold: "
-	  "FIELD=GLOB or FIELD!=GLOB, FIELD a dotted path below data (side=secondary)", NULL, 0, 0, 0 },
+	  "FIELD=GLOB or FIELD!=GLOB, FIELD a dotted path below data (side=secondary)", NULL, 0, 0, HVT_CONF_BLANKS },
 	{ "severity", HVT_CONF_STRING, "", "only events at least this severe (emerg .. debug); empty: any",
 	  NULL, 0, 0, 0 },
 	{ "actions", HVT_CONF_LIST, "", "action instances to notify: their section names (act_webhook:pager, "

@@ -45,14 +45,25 @@ void hvt_conf_error(struct hvt_conf *c, const char *file, int line, const char *
 		hvt_log(LOG_ERR, "%s: %s", file, msg);
 }
 
+/* header: called for a "[name]" line (not for a key of a section).  A
+ * header seen a second time in the same file is an error naming both
+ * lines: merging them silently lets the second [listen] replace the first
+ * one's address.  In a later file (an [include]d drop-in) the section is
+ * reopened on purpose: its keys override (docs/config.md). */
 static struct hvt_conf_section *section_get(struct hvt_conf *c, const char *name,
-					    const char *file, int line)
+					    const char *file, int line, bool header)
 {
 	struct hvt_conf_section *s, **tail = &c->sections;
 
 	for (s = c->sections; s; s = s->next) {
-		if (strcmp(s->name, name) == 0)
+		if (strcmp(s->name, name) == 0) {
+			if (header && s->file == file)
+				hvt_conf_error(c, file, line, "[%s] appears a second time in this file (first at "
+					       "%s:%d); sections are not merged: put its keys in the first one (a "
+					       "second listener or plugin instance needs a name of its own, such "
+					       "as [%s:NAME])", name, s->file, s->line, s->kind);
 			return s;
+		}
 		tail = &s->next;
 	}
 	s = hvt_calloc(1, sizeof *s);
@@ -85,7 +96,7 @@ static void note_header(struct reader *r, const char *text)
 		return;
 	memcpy(name, p + 1, n);
 	name[n] = '\0';
-	section_get(r->conf, hvt_str_trim(name), r->file, r->line + 1);
+	section_get(r->conf, hvt_str_trim(name), r->file, r->line + 1, true);
 }
 
 /* One fgets-style chunk from the file or string; NULL at the end. */
@@ -141,7 +152,7 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 		hvt_conf_error(c, r->file, r->line, "'%s' appears before any [section]", name);
 		return 1;
 	}
-	struct hvt_conf_section *s = section_get(c, section, r->file, r->line);
+	struct hvt_conf_section *s = section_get(c, section, r->file, r->line, false);
 	struct hvt_conf_entry *e = hvt_calloc(1, sizeof *e), **tail = &s->entries;
 	while (*tail)
 		tail = &(*tail)->next;
@@ -378,6 +389,38 @@ static bool enum_has(const char *choices, const char *v)
 	return false;
 }
 
+/* "a.test b.test" is one item to a comma-separated list: taken as one
+ * certificate name it matches nothing and the collector refuses every
+ * forwarder.  An item with a blank inside is refused unless the key says
+ * its items may hold blanks (HVT_CONF_BLANKS: "Authorization: Bearer x"). */
+static const char *check_list(const struct hvt_conf_key *k, const char *v, char *buf, size_t size)
+{
+	if (k->flags & HVT_CONF_BLANKS)
+		return NULL;
+	for (const char *item = v; *item;) {
+		size_t n = strcspn(item, ",");
+		char *t = hvt_strndup(item, n);
+		char *trimmed = hvt_str_trim(t);
+		if (strpbrk(trimmed, " \t")) {
+			struct hvt_buf fix = { 0 };
+			for (const char *p = trimmed; *p;) {
+				size_t w = strcspn(p, " \t");
+				hvt_buf_printf(&fix, "%s%.*s", fix.len ? ", " : "", (int)w, p);
+				p += w;
+				p += strspn(p, " \t");
+			}
+			snprintf(buf, size, "list items are separated by commas, and '%s' holds a blank; "
+				 "write '%s' (or repeat the key, one item per line)", trimmed, hvt_buf_cstr(&fix));
+			hvt_buf_free(&fix);
+			free(t);
+			return buf;
+		}
+		free(t);
+		item += n + (item[n] == ',');
+	}
+	return NULL;
+}
+
 /* Validate one value; returns an error text or NULL. */
 static const char *check_value(const struct hvt_conf_key *k, const char *v, char *buf, size_t size)
 {
@@ -388,8 +431,9 @@ static const char *check_value(const struct hvt_conf_key *k, const char *v, char
 
 	switch (k->type) {
 	case HVT_CONF_STRING:
-	case HVT_CONF_LIST:
 		return NULL;
+	case HVT_CONF_LIST:
+		return check_list(k, v, buf, size);
 	case HVT_CONF_PATH:
 		if (!*v)
 			return "expected a path, got an empty value";

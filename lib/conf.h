@@ -21,10 +21,12 @@ enum hvt_conf_type {
 	HVT_CONF_SIZE,        /* bytes; "64K", "1G" */
 	HVT_CONF_DURATION,    /* milliseconds; "250ms", "5s", "2m" */
 	HVT_CONF_ENUM,        /* one of .choices ("a|b|c") */
-	HVT_CONF_LIST,        /* comma-separated; the key may repeat */
+	HVT_CONF_LIST,        /* comma-separated; the key may repeat; an item with a blank
+	                       * inside is refused unless flags has HVT_CONF_BLANKS */
 };
 
 #define HVT_CONF_REQUIRED 0x1u
+#define HVT_CONF_BLANKS 0x2u    /* LIST: items may contain blanks ("Name: value") */
 
 struct hvt_conf_key {
 	const char *name;

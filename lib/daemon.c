@@ -291,3 +291,53 @@ int hvt_lock_state_dir(const char *dir, const char *prog)
 	free(path);
 	return 0;     /* fd stays open: the lock lives as long as we do */
 }
+
+int hvt_private_key_check_gid(const char *path, gid_t group_may_read, char *err, size_t errsize)
+{
+	struct stat st;
+
+	err[0] = '\0';
+	if (!path || !*path || stat(path, &st) < 0)
+		return 0;         /* a missing file is reported by whoever reads it */
+	mode_t m = st.st_mode & 07777;
+	const char *who = NULL;
+	if (m & 0007)
+		who = "others";
+	else if (m & 0030)
+		who = "its group (write or execute)";
+	else if ((m & 0040) && (group_may_read == (gid_t)-1 || st.st_gid != group_may_read))
+		who = "its group";
+	if (!who)
+		return 0;
+	struct group *gr = getgrgid(st.st_gid);
+	char gname[64];
+	if (gr)
+		snprintf(gname, sizeof gname, "%s", gr->gr_name);
+	else
+		snprintf(gname, sizeof gname, "%d", (int)st.st_gid);
+	if (group_may_read == (gid_t)-1)
+		snprintf(err, errsize, "private key %s is accessible to %s (mode %04o, group %s): a private key "
+			 "must be readable by its owner only: chmod 0600 it", path, who, (unsigned)m, gname);
+	else {
+		struct group *mine = getgrgid(group_may_read);
+		char myname[64];
+		snprintf(myname, sizeof myname, "%s", mine ? mine->gr_name : "?");
+		snprintf(err, errsize, "private key %s is accessible to %s (mode %04o, group %s): a private key "
+			 "must be readable by its owner only (0600), or also by the group the daemon runs as "
+			 "(0640, group %s)", path, who, (unsigned)m, gname, myname);
+	}
+	return -1;
+}
+
+int hvt_private_key_check(const char *path, const char *user, const char *group, char *err, size_t errsize)
+{
+	uid_t uid;
+	gid_t gid = getegid();        /* no user: the group we run as (systemd's Group=) */
+
+	err[0] = '\0';
+	if (user && *user && lookup(user, group, &uid, &gid) < 0) {
+		snprintf(err, errsize, "user '%s' or group '%s' does not exist", user, group ? group : "");
+		return -1;
+	}
+	return hvt_private_key_check_gid(path, gid, err, errsize);
+}

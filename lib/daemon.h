@@ -4,6 +4,8 @@
 #define HVT_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 struct hvt_daemon_args {
 	const char *config;
@@ -48,6 +50,16 @@ int hvt_lock_state_dir(const char *dir, const char *prog);
  * librelp loads at every reconnect.  0 (also without a user, or for root),
  * or -1 with the reason in err. */
 int hvt_readable_after_drop(const char *path, const char *user, const char *group, char *err, size_t errsize);
+
+/* Is a private key file kept private (as OpenSSH insists for its keys)?
+ * Refused: any access by others, group write or execute, and group read -
+ * except by the one group the daemon runs as (the group it drops to per
+ * user/group, else its own: systemd's Group=), which needs it to read the
+ * key again after the drop (0640 root:hvtrail, docs/deploy.md).  0 (also for a file that does not exist:
+ * its reader says so), or -1 with the reason and the fix in err. */
+int hvt_private_key_check(const char *path, const char *user, const char *group, char *err, size_t errsize);
+/* The same with the group given: (gid_t)-1 when no group may read it. */
+int hvt_private_key_check_gid(const char *path, gid_t group_may_read, char *err, size_t errsize);
 
 /* The system host name, for the default host identity. */
 char *hvt_default_hostname(void);

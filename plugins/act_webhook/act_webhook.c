@@ -35,7 +35,7 @@ static const struct hvt_conf_key keys[] = {
 	{ "tls_cert", HVT_CONF_STRING, "", "client certificate, for endpoints that require one", NULL, 0, 0, 0 },
 	{ "tls_key", HVT_CONF_STRING, "", "its private key", NULL, 0, 0, 0 },
 	{ "header", HVT_CONF_LIST, "", "extra request headers as 'Name: value' (Authorization: Bearer ...); "
-	  "the key may repeat", NULL, 0, 0, 0 },
+	  "the key may repeat", NULL, 0, 0, HVT_CONF_BLANKS },
 	HVT_CONF_END
 };
 

@@ -44,7 +44,7 @@ static const struct hvt_conf_key keys[] = {
 	  "--namespace); empty: none", NULL, 0, 0, 0 },
 	{ "matches", HVT_CONF_LIST, DEFAULT_MATCHES, "journal matches FIELD=value: on one field they are "
 	  "alternatives, on different fields all must hold, '+' starts another alternative group (as in "
-	  "journalctl); empty: every entry", NULL, 0, 0, 0 },
+	  "journalctl); empty: every entry", NULL, 0, 0, HVT_CONF_BLANKS },
 	{ "start_at", HVT_CONF_ENUM, "head", "where the very first start (no saved cursor) begins: head = "
 	  "every entry the journal still holds, tail = only entries written from then on", "head|tail",
 	  0, 0, 0 },

@@ -223,6 +223,11 @@ static int check(struct hvt_instance *inst)
 				bad++;
 			}
 		}
+		if (hvt_private_key_check(c->tls_key, h->run_user ? h->run_user : "", h->run_group ? h->run_group : "",
+					  err, sizeof err) < 0) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] tls_key: %s", inst->name, err);
+			bad++;
+		}
 		if (hvt_tls_check_priority(c->tls_priority, err, sizeof err, warn, sizeof warn) < 0) {
 			hvt_conf_error(inst->config, s->file, s->line, "[%s] %s", inst->name, err);
 			bad++;

@@ -204,7 +204,7 @@ start_ch_collector() {
 	local name=$1 urls=$2 port; shift 2
 	hvt_pki
 	port=$(free_port)
-	{ ch_collector_conf "$name" "$port" "$urls"; printf '%s\n' "$@"; } >"$WORK/$name.conf"
+	{ ch_collector_conf "$name" "$port" "$urls"; printf '%s\n' "$@"; } | conf_merge >"$WORK/$name.conf"
 	COL_PORT[$name]=$port
 	restart_collector "$name"
 }
@@ -225,8 +225,8 @@ trail_ch() {
 start_load_forwarder() {
 	local name=$1 cert=$2 targets=$3; shift 3
 	hvt_pki
-	{ forwarder_conf "$name" "$cert" "$targets"; printf '%s\n' "$@" "[in_local]" "socket = $WORK/$name.sock"; } \
-		>"$WORK/$name.conf"
+	{ forwarder_conf "$name" "$cert" "$targets"; printf '%s\n' "$@" "[in_local]" "socket = $WORK/$name.sock"; } |
+		conf_merge >"$WORK/$name.conf"
 	start_bg "$name" "$FORWARDER" -c "$WORK/$name.conf"
 	wait_until 10 "forwarder $name's local socket exists" test -S "$WORK/$name.sock"
 }

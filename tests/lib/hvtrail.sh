@@ -48,12 +48,30 @@ collector_conf() {
 	CONF
 }
 
+# conf_merge: a configuration on stdin with each repeated [section] folded
+# into its first appearance (a section may appear once per file), so the
+# extra lines given to start_collector/start_forwarder may add keys to the
+# standard sections.
+conf_merge() {
+	awk '
+	/^[ \t]*\[[^]]+\][ \t]*$/ {
+		name = $0; gsub(/^[ \t]*\[|\][ \t]*$/, "", name)
+		if (!(name in body)) { order[++n] = name; body[name] = "" }
+		cur = name; next
+	}
+	{ if (cur == "") pre = pre $0 "\n"; else body[cur] = body[cur] $0 "\n" }
+	END {
+		printf "%s", pre
+		for (i = 1; i <= n; i++) printf "[%s]\n%s", order[i], body[order[i]]
+	}'
+}
+
 start_collector() {
 	local name=$1; shift
 	local port
 	hvt_pki
 	port=$(free_port)
-	{ collector_conf "$name" "$port"; printf '%s\n' "$@"; } >"$WORK/$name.conf"
+	{ collector_conf "$name" "$port"; printf '%s\n' "$@"; } | conf_merge >"$WORK/$name.conf"
 	start_bg "$name" "$COLLECTOR" -c "$WORK/$name.conf"
 	COL_PORT[$name]=$port
 	COL_DB[$name]=$WORK/$name/trail.db
@@ -82,7 +100,7 @@ forwarder_conf() {
 start_forwarder() {
 	local name=$1 cert=$2 targets=$3; shift 3
 	hvt_pki
-	{ forwarder_conf "$name" "$cert" "$targets"; printf '%s\n' "$@"; } >"$WORK/$name.conf"
+	{ forwarder_conf "$name" "$cert" "$targets"; printf '%s\n' "$@"; } | conf_merge >"$WORK/$name.conf"
 	start_bg "$name" "$FORWARDER" -c "$WORK/$name.conf"
 }
 
