@@ -443,9 +443,13 @@ const char *hvt_tls_handshake_words(const char *msg, bool *routine)
 	*routine = false;
 	switch (code) {
 	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
-	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
 	case GNUTLS_E_UNEXPECTED_PACKET:
 		return "the peer does not speak TLS (a plaintext RELP client? its tls must be yes)";
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+		/* measured: a TLS 1.1 ClientHello (OpenSSL) ends here, a plaintext
+		 * RELP "open" in UNEXPECTED_PACKET */
+		return "the peer offered only a TLS version tls_priority does not allow (TLS 1.1 or "
+		       "older? hvtrail speaks TLS 1.2 and 1.3)";
 	case GNUTLS_E_PREMATURE_TERMINATION:
 		*routine = true;
 		return "the peer closed the connection during the TLS handshake";

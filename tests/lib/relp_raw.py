@@ -7,7 +7,7 @@ certificate whatever CA names the server asks for, so this is how a
 certificate from another CA or a self-signed one actually reaches the
 collector.  It also speaks plaintext RELP to a TLS port.
 
-    relp_raw.py --port P [--cert F --key F] [--ca F] [--plain] MESSAGE
+    relp_raw.py --port P [--cert F --key F] [--ca F] [--plain | --tls-version 1.1] MESSAGE
 
 Opens a session, sends MESSAGE in one syslog frame, and prints
 "accepted" (exit 0) when the collector answered it with 200, or
@@ -18,6 +18,7 @@ import os
 import socket
 import ssl
 import sys
+import warnings
 
 OPEN = b"relp_version=0\nrelp_software=relp_raw.py,1,-\ncommands=syslog"
 
@@ -51,6 +52,8 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--server-name", default="collector.test")
     ap.add_argument("--plain", action="store_true")
+    ap.add_argument("--tls-version", choices=["1.0", "1.1"],
+                    help="offer only this old TLS version (a legacy client)")
     ap.add_argument("message")
     a = ap.parse_args()
 
@@ -61,6 +64,12 @@ def main():
         else:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.load_verify_locations(a.ca)
+            if a.tls_version:
+                v = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1}[a.tls_version]
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    ctx.minimum_version = ctx.maximum_version = v
             if a.cert:
                 ctx.load_cert_chain(a.cert, a.key)
             s = ctx.wrap_socket(raw, server_hostname=a.server_name)
