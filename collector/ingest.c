@@ -57,6 +57,11 @@ static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog
 		snprintf(detail, sizeof detail, "host '%.80s' is reserved for the collector", ev->host);
 		goto bad;
 	}
+	if (!hvt_host_valid(ev->host, strlen(ev->host), lim->ev.max_field)) {
+		snprintf(detail, sizeof detail, "host '%.80s' is not a host name (1 to %zu printable ASCII "
+			 "characters)", ev->host, lim->ev.max_field);
+		goto bad;
+	}
 	if (!hvt_stream_id_valid(ev->stream)) {
 		snprintf(detail, sizeof detail, "stream '%.40s' is not %d hex digits", ev->stream, HVT_STREAM_LEN);
 		goto bad;
@@ -147,9 +152,7 @@ static int handle_stats(const struct ingest_limits *lim, const struct hvt_syslog
 	json_tokener *tok = json_tokener_new_ex(lim->ev.max_depth);
 	json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)jlen) : NULL;
 	bool ok = o && json_object_is_type(o, json_type_object) &&
-		  json_tokener_get_error(tok) == json_tokener_success &&
-		  m->hostname_len > 0 && m->hostname_len <= lim->ev.max_field &&
-		  m->hostname[0] != RESERVED_HOST_PREFIX && hvt_utf8_valid(json, jlen);
+		  json_tokener_get_error(tok) == json_tokener_success && hvt_utf8_valid(json, jlen);
 
 	if (o)
 		json_object_put(o);
@@ -157,6 +160,9 @@ static int handle_stats(const struct ingest_limits *lim, const struct hvt_syslog
 		json_tokener_free(tok);
 	if (!ok)
 		return reject(s, c, REJ_CONTROL, "hvtrail.stats is not a JSON object");
+	if (!hvt_host_valid(m->hostname, m->hostname_len, lim->ev.max_field))
+		return reject(s, c, REJ_CONTROL, "hvtrail.stats names no usable host (reserved, or not "
+			      "1 to max_field_length printable ASCII characters)");
 	struct hvt_event ev = { 0 };
 	char *host = hvt_strndup(m->hostname, m->hostname_len);
 	ev.host = host;
@@ -194,6 +200,29 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 	return n;
 }
 
+/* The text of a plain syslog message as it is stored: whole, with a NUL
+ * written as rsyslog's control-character escape "#000" (a C string would
+ * end there: "a\0X" and "a\0Y" were both stored as "a"), and cut to max
+ * bytes at a character boundary, which sets the truncated flag. */
+static char *syslog_text(const char *msg, size_t len, size_t max, unsigned *flags)
+{
+	struct hvt_buf b = { 0 };
+	const char *p = msg, *end = msg + len, *nul;
+
+	while ((nul = memchr(p, '\0', (size_t)(end - p))) != NULL) {
+		hvt_buf_append(&b, p, (size_t)(nul - p));
+		hvt_buf_append_str(&b, "#000");
+		p = nul + 1;
+	}
+	hvt_buf_append(&b, p, (size_t)(end - p));
+	size_t n = utf8_cut(b.data ? b.data : "", b.len, max);
+	if (n < b.len)
+		*flags |= HVT_EV_TRUNCATED;
+	char *text = hvt_strndup(b.data ? b.data : "", n);
+	hvt_buf_free(&b);
+	return text;
+}
+
 /* A plain syslog line: give it an identity derived from its bytes, so
  * rsyslog's resends after a reconnect are dropped like ours. */
 static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslog_msg *m, const char *line,
@@ -207,8 +236,9 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 
 	if (!hvt_utf8_valid(line, len))
 		return reject(s, c, REJ_SYSLOG, "syslog line is not valid UTF-8");
-	if (m->hostname_len == 0 || m->hostname_len > lim->ev.max_field)
-		return reject(s, c, REJ_SYSLOG, "syslog line has no usable hostname");
+	if (!hvt_host_valid(m->hostname, m->hostname_len, lim->ev.max_field))
+		return reject(s, c, REJ_SYSLOG, "syslog line has no usable hostname (reserved, or longer "
+			      "than max_field_length)");
 	ev = hvt_event_new("syslog.message");
 	ev->host = hvt_strndup(m->hostname, m->hostname_len);
 	ev->source = hvt_strdup("syslog");
@@ -228,7 +258,7 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	ts[tl] = '\0';
 	if (hvt_parse_rfc3339(ts, &ev->ts_us) < 0)
 		ev->ts_us = rx_us;
-	ev->msg = hvt_strndup(m->msg, utf8_cut(m->msg, m->msg_len, lim->ev.max_msg));
+	ev->msg = syslog_text(m->msg, m->msg_len, lim->ev.max_msg, &ev->flags);
 	hvt_event_data_add(ev, "facility", json_object_new_int(m->pri >> 3));
 	hvt_event_data_add(ev, "program",
 			   json_object_new_string_len(m->app, (int)utf8_cut(m->app, m->app_len, 128)));
@@ -272,6 +302,27 @@ static int handle_message(const struct ingest_limits *lim, const char *peer, lon
 	return handle_syslog(lim, &m, line, len, peer, rx_us, s, c);
 }
 
+/* Does the frame come from an hvtrail forwarder, which batches messages one
+ * a line (an event's JSON never holds a raw LF)?  Anything else is one
+ * message, as RELP carries one syslog message per "syslog" command: a
+ * multi-line message (a stack trace, rsyslog with control-character
+ * escaping off) stays whole instead of becoming refused "not syslog"
+ * continuation lines cut off from their first line. */
+static bool hvtrail_batch(const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	struct hvt_syslog_msg m;
+	char err[8];
+
+	if (!nl)
+		return false;
+	size_t n = (size_t)(nl - data);
+	if (n && data[n - 1] == '\r')
+		n--;
+	return hvt_syslog_parse(data, n, &m, err, sizeof err) == 0 && m.app_len == 7 &&
+	       memcmp(m.app, "hvtrail", 7) == 0;
+}
+
 int ingest_frame(const struct ingest_limits *lim, const char *peer, long long rx_us,
 		 const char *data, size_t len, const struct ingest_sink *sink,
 		 struct ingest_counters *cnt)
@@ -279,6 +330,11 @@ int ingest_frame(const struct ingest_limits *lim, const char *peer, long long rx
 	const char *p = data, *end = data + len;
 
 	cnt->frames++;
+	if (!hvtrail_batch(data, len)) {
+		while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			len--;
+		return len ? handle_message(lim, peer, rx_us, data, len, sink, cnt) : 0;
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;

@@ -43,6 +43,11 @@ static int record(void *arg, int kind, const struct hvt_event *ev, const char *r
 	stored++;
 	if (!hvt_utf8_valid(raw, raw_len) || (kind == COL_REC_EVENT && raw_len > lim.ev.max_json * 4))
 		abort();
+	/* every host the trail holds is one (#15: a NUL host name was stored
+	 * as "", which no index plugin accepts) */
+	if (kind != COL_REC_QUARANTINE && kind != COL_REC_SEAL &&
+	    !hvt_host_valid(ev->host, ev->host ? strlen(ev->host) : 0, lim.ev.max_field))
+		abort();
 	col_record_pack(&b, kind, ev, "fuzz/127.0.0.1", 1, raw, raw_len, note);
 	if (col_record_unpack(b.data, b.len, &r) < 0 || r.kind != kind || r.raw_len != raw_len ||
 	    memcmp(r.raw, raw, raw_len) != 0 || !str_eq(r.ev.host, ev->host) || !str_eq(r.ev.type, ev->type) ||

@@ -270,6 +270,16 @@ bool hvt_type_valid(const char *type)
 	return !seg_start;
 }
 
+bool hvt_host_valid(const char *host, size_t len, size_t max)
+{
+	if (!host || len == 0 || len > max || host[0] == '(')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)host[i] < 33 || (unsigned char)host[i] > 126)
+			return false;
+	return true;
+}
+
 /* ---- decoding ---------------------------------------------------------- */
 
 struct decode {

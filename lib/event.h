@@ -103,4 +103,10 @@ bool hvt_utf8_valid(const char *s, size_t len);
 /* Is a type name well-formed: [a-z0-9_]+ separated by dots, <= 64 chars. */
 bool hvt_type_valid(const char *type);
 
+/* Can this be a host name in the trail: 1..max bytes of printable ASCII
+ * (33..126, what an RFC 5424 HOSTNAME may hold), not starting with '('
+ * (the collector's own rows in `hvtrail stats`)?  Every record the
+ * collector stores names a host that passes this. */
+bool hvt_host_valid(const char *host, size_t len, size_t max);
+
 #endif

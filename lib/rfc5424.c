@@ -119,6 +119,38 @@ static bool token(const char **p, const char *end, const char **tok, size_t *len
 	return *len > 0;
 }
 
+/* RFC 5424 header fields are PRINTUSASCII (33..126).  A control byte in
+ * one (a NUL host name, an ESC in an app name) is not a syslog header but
+ * an attack on whatever prints or stores it: the whole message is refused
+ * (found by review: a host name of one NUL byte was stored as an empty
+ * host, which no index accepts).  Host names are held to the letter of
+ * the RFC; see hvt_syslog_parse for the other fields. */
+static bool printusascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126)
+			return false;
+	return true;
+}
+
+/* RFC 3164 tags and PIDs from old senders may hold UTF-8, but no control
+ * character: no C0, DEL or C1 (U+0080..U+009F, encoded C2 80..C2 9F). */
+static bool no_controls(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 32 || c == 127 || (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
+static int bad_field(char *err, size_t errsize, const char *field)
+{
+	snprintf(err, errsize, "%s holds a control character or a byte outside printable ASCII", field);
+	return -1;
+}
+
 /* STRUCTURED-DATA: "-" or one or more [id k="v" ...] with \] \" \\ escapes. */
 static bool skip_sd(const char **p, const char *end)
 {
@@ -172,8 +204,12 @@ static int parse_3164(const char *p, const char *end, struct hvt_syslog_msg *m,
 	} else if (!token(&p, end, &m->timestamp, &m->timestamp_len)) {
 		return fail(err, errsize, "no timestamp after PRI");
 	}
+	if (!no_controls(m->timestamp, m->timestamp_len))
+		return bad_field(err, errsize, "TIMESTAMP");
 	if (!token(&p, end, &m->hostname, &m->hostname_len))
 		return fail(err, errsize, "no hostname after timestamp");
+	if (!printusascii(m->hostname, m->hostname_len))
+		return bad_field(err, errsize, "HOSTNAME");
 	/* TAG: up to ':' , '[' or ' ' */
 	const char *t = p;
 	while (p < end && *p != ':' && *p != '[' && *p != ' ')
@@ -189,6 +225,10 @@ static int parse_3164(const char *p, const char *end, struct hvt_syslog_msg *m,
 		if (p < end)
 			p++;
 	}
+	if (!no_controls(m->app, m->app_len))
+		return bad_field(err, errsize, "TAG");
+	if (m->procid && !no_controls(m->procid, m->procid_len))
+		return bad_field(err, errsize, "PID");
 	if (p < end && *p == ':')
 		p++;
 	if (p < end && *p == ' ')
@@ -223,6 +263,18 @@ int hvt_syslog_parse(const char *line, size_t len, struct hvt_syslog_msg *m,
 		    !token(&p, end, &m->procid, &m->procid_len) ||
 		    !token(&p, end, &m->msgid, &m->msgid_len))
 			return fail(err, errsize, "truncated RFC 5424 header");
+		/* a host name is an identity: strictly RFC 5424; senders put
+		 * UTF-8 in the others, which is harmless without controls */
+		if (!printusascii(m->hostname, m->hostname_len))
+			return bad_field(err, errsize, "HOSTNAME");
+		if (!no_controls(m->timestamp, m->timestamp_len))
+			return bad_field(err, errsize, "TIMESTAMP");
+		if (!no_controls(m->app, m->app_len))
+			return bad_field(err, errsize, "APP-NAME");
+		if (!no_controls(m->procid, m->procid_len))
+			return bad_field(err, errsize, "PROCID");
+		if (!no_controls(m->msgid, m->msgid_len))
+			return bad_field(err, errsize, "MSGID");
 		const char *sd = p;
 		if (!skip_sd(&p, end))
 			return fail(err, errsize, "invalid STRUCTURED-DATA");

@@ -226,6 +226,42 @@ START_TEST(hostile_headers)
 }
 END_TEST
 
+/* Header fields are PRINTUSASCII: a control byte in any of them refuses
+ * the message (a host name of one NUL byte was stored as an empty host,
+ * which then no index plugin accepted, wedging the indexer). */
+START_TEST(control_bytes_in_header_fields)
+{
+	#define L(s) s, sizeof s - 1
+	static const struct { const char *line; size_t len; const char *why; } bad[] = {
+		{ L("<14>1 2024-05-01T00:00:00Z \0 prog - - - boom"), "HOSTNAME" },
+		{ L("<14>1 2024-05-01T00:00:00Z h\x1b[2J prog - - - x"), "HOSTNAME" },
+		{ L("<14>1 2024-05-01T00:00:00Z h p\x07 - - - x"), "APP-NAME" },
+		{ L("<14>1 2024-05-01T00:00:00Z h p 1\x7f - - x"), "PROCID" },
+		{ L("<14>1 2024-05-01T00:00:00Z h p 1 m\xc2\x9b - x"), "MSGID" },
+		{ L("<14>1 2024-05-01T00:00:00\x01 h p 1 m - x"), "TIMESTAMP" },
+		{ L("<14>1 - h\xc3\xa9 p 1 m - x"), "HOSTNAME" },
+		{ L("<14>Nov 22 10:00:01 \0 prog: boom"), "HOSTNAME" },
+		{ L("<14>Nov 22 10:00:01 h pr\x1bog: boom"), "TAG" },
+		{ L("<14>Nov 22 10:00:01 h prog[1\xc2\x85]: boom"), "PID" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct hvt_syslog_msg m;
+		char err[128] = "";
+		ck_assert_msg(hvt_syslog_parse(bad[i].line, bad[i].len, &m, err, sizeof err) == -1,
+			      "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].why), "case %zu: '%s' lacks '%s'", i, err, bad[i].why);
+	}
+	/* the message itself may hold anything: it is the payload */
+	struct hvt_syslog_msg m;
+	char err[128];
+	ck_assert_int_eq(hvt_syslog_parse(L("<14>1 - h p 1 m - a\0b\x1b"), &m, err, sizeof err), 0);
+	ck_assert_uint_eq(m.msg_len, 4);
+	/* RFC 3164 tags may carry UTF-8 */
+	ck_assert_int_eq(parse("<14>Nov 22 10:00:01 h caf\xc3\xa9[7]: x", &m, err, sizeof err), 0);
+	ck_field(m, app, "caf\xc3\xa9");
+}
+END_TEST
+
 START_TEST(is_event)
 {
 	struct hvt_syslog_msg m;
@@ -272,6 +308,7 @@ static Suite *rfc5424_suite(void)
 	tcase_add_test(tc, rfc3164_classic);
 	tcase_add_test(tc, rfc3164_rfc3339_timestamp);
 	tcase_add_test(tc, hostile_headers);
+	tcase_add_test(tc, control_bytes_in_header_fields);
 	tcase_add_test(tc, is_event);
 	tcase_add_test(tc, facilities);
 	suite_add_tcase(s, tc);
