@@ -61,10 +61,21 @@ void mig_on_stop(struct qmp_vm *vm, long long ts)
 	vm->mig.stop_ts = ts;
 }
 
+/* QEMU leaves "inmigrate" only when its incoming migration ends (completed,
+ * failed, or on into COLO); until the next RESUME or query-status says which
+ * state it went to, the last known one must not say "inmigrate" any more, or
+ * the VM's next migration - out of it - would be taken for an incoming one. */
+static void left_inmigrate(struct qmp_vm *vm)
+{
+	if (vm->status_known && strcmp(vm->status, "inmigrate") == 0)
+		vm->status_known = false;
+}
+
 void mig_absorbed_by_colo(struct qmp_vm *vm)
 {
 	vm->mig.in_progress = false;
 	hvt_strlcpy(vm->mig.status, "colo", sizeof vm->mig.status);
+	left_inmigrate(vm);
 }
 
 static const char *role_name(enum mig_role r)
@@ -109,11 +120,18 @@ static void started_finish(struct qmp_vm *vm, struct pend *p)
 
 /* The run state right at the start tells the side: only a target is in
  * "inmigrate".  Answers come in stream order, so the role is known before
- * the migration's next event is read. */
+ * the migration's next event is read.  But QEMU answers with the state it is
+ * in when it reads the query, which may be after a fast incoming migration
+ * has already ended (COLO's secondary leaves "inmigrate" some 50 ms after
+ * its first MIGRATION event; a busy forwarder asks later than that): a VM
+ * known to be in "inmigrate" when the migration started (begin() guessed
+ * MIG_INCOMING) is the target, whatever the answer says now. */
 void mig_on_start_status(struct qmp_vm *vm, const char *status)
 {
-	if (status)
-		vm->mig.role = strcmp(status, "inmigrate") == 0 ? MIG_INCOMING : MIG_SOURCE;
+	if (status && strcmp(status, "inmigrate") == 0)
+		vm->mig.role = MIG_INCOMING;
+	else if (status && vm->mig.role != MIG_INCOMING)
+		vm->mig.role = MIG_SOURCE;
 }
 
 static void begin(struct qmp_vm *vm, long long ts, const char *status)
@@ -284,6 +302,8 @@ static void end(struct qmp_vm *vm, const struct qmp_msg *m, long long ts, const 
 		data_str(ev, "source_state", "paused (postmigrate)");
 	vm->mig.in_progress = false;
 	hvt_strlcpy(vm->mig.status, status, sizeof vm->mig.status);
+	if (vm->mig.role == MIG_INCOMING)
+		left_inmigrate(vm);
 
 	if (resync) {
 		ev->flags |= HVT_EV_LATE;

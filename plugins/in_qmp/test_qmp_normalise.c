@@ -643,6 +643,59 @@ START_TEST(test_first_contact_migration)
 }
 END_TEST
 
+#define INMIGRATE "{\"status\": \"inmigrate\", \"running\": false}"
+
+/* First contact with a QEMU waiting for an incoming migration. */
+static void contact_inmigrate(void)
+{
+	contact(true, NOW);
+	answer(QMP_Q_STATUS, INMIGRATE);
+	answer(QMP_Q_MIGRATE, NO_MIG);
+	answer(QMP_Q_JOBS, "[]");
+	answer(QMP_Q_BLOCK, "[]");
+}
+
+/* QEMU answers query-status when it reads it: for a COLO secondary, whose
+ * incoming migration goes on into COLO some 50 ms after its first event, a
+ * busy forwarder's question about that first event is answered after the
+ * fact ("running").  The VM was in "inmigrate" when the migration started:
+ * it is the target (found by replaying the recorded COLO pair into a real
+ * forwarder, tests/e2e-colo-secondary-replay.test). */
+START_TEST(test_incoming_start_answered_late)
+{
+	contact_inmigrate();
+	event("MIGRATION", "{\"status\": \"active\"}");
+	event("MIGRATION", "{\"status\": \"colo\"}");
+	event("RESUME", NULL);
+	answer(QMP_Q_STATUS, RUNNING);
+	answer(QMP_Q_COLO, "{\"mode\": \"secondary\", \"last-mode\": \"none\", \"reason\": \"none\"}");
+	assert_types("vm.started migration.incoming.started colo.entered");
+	ck_assert_str_eq(data_str_of(find("migration.incoming.started"), "role"), "incoming");
+	ck_assert_str_eq(data_str_of(find("colo.entered"), "mode"), "secondary");
+}
+END_TEST
+
+/* ... and "inmigrate" ends with the incoming migration: the same VM's next
+ * migration, out of it, is a source's even when nothing said which state
+ * it went to (no RESUME: it stayed paused). */
+START_TEST(test_outgoing_after_incoming)
+{
+	contact_inmigrate();
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	answer(QMP_Q_STATUS, INMIGRATE);
+	event("MIGRATION", "{\"status\": \"active\"}");
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	ck_assert(answer(QMP_Q_STATUS, NULL));   /* the question about the second one fails */
+	event("MIGRATION", "{\"status\": \"active\"}");
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	answer_all(QMP_Q_MIGRATE, "{\"status\": \"completed\", \"total-time\": 900, \"downtime\": 12}");
+	assert_types("vm.started migration.incoming.started migration.incoming.completed "
+		     "migration.started migration.completed");
+}
+END_TEST
+
 static const char *block_answer(const char *top, const char *mid, const char *base,
 				const char *snaps)
 {
@@ -1046,6 +1099,8 @@ static Suite *normalise_suite(void)
 	tcase_add_test(tc, test_vanished);
 	tcase_add_test(tc, test_resync);
 	tcase_add_test(tc, test_first_contact_migration);
+	tcase_add_test(tc, test_incoming_start_answered_late);
+	tcase_add_test(tc, test_outgoing_after_incoming);
 	tcase_add_test(tc, test_restart_resync);
 	tcase_add_test(tc, test_block_external);
 	tcase_add_test(tc, test_block_internal);
