@@ -8,7 +8,8 @@
  * itself is COLO_EXIT {mode, reason}; QEMU's reason is recorded as reported
  * but is not reliable (the lab saw "error" for a request and "request" for
  * a dead peer), so what the auditor needs - does this side run the service
- * now? - comes from query-status right after the event. */
+ * now? - comes from query-status right after the event (or, when that cannot
+ * be read, from the run state the events left). */
 #include "config.h"
 
 #include <string.h>
@@ -187,10 +188,17 @@ static void failover_finish(struct qmp_vm *vm, struct pend *p)
 	const char *side = jstr(ev->data, "side");
 	const char *reason = jstr(ev->data, "reason");
 	json_object *cs = pend_ctx_get(p, "colo_status");
+	/* query-status failed (QEMU busy failing over, a timeout): the run
+	 * state the events left is the best there is, and the event says so */
+	bool by_events = !jr && pend_ctx_get(p, "running_at_exit");
 	const char *outcome;
 
 	if (cs)
 		hvt_event_data_add(ev, "colo_status", json_object_get(cs));
+	if (by_events) {
+		jr = pend_ctx_get(p, "running_at_exit");
+		data_str(ev, "run_state_from", "events");
+	}
 	if (jr) {
 		bool running = json_object_get_boolean(jr);
 		data_bool(ev, "vm_running", running);
@@ -199,6 +207,9 @@ static void failover_finish(struct qmp_vm *vm, struct pend *p)
 		outcome = running ? (side && strcmp(side, "secondary") == 0
 				     ? "the secondary took over and now runs the service"
 				     : "the primary continues alone and runs the service")
+			: by_events
+			? "the VM was stopped when COLO ended: this side runs the service only once "
+			  "it resumes"
 			: st && strcmp(st, "colo") == 0
 			? "the VM is paused mid-checkpoint: this side runs the service only once "
 			  "the failover is completed (x-colo-lost-heartbeat) and it resumes"
@@ -206,8 +217,9 @@ static void failover_finish(struct qmp_vm *vm, struct pend *p)
 	} else {
 		outcome = "run state after failover unknown";
 	}
-	hvt_event_set_msg(ev, "COLO failover on VM %s (%s side): %s (QEMU reports reason '%s', "
+	hvt_event_set_msg(ev, "COLO failover on VM %s (%s side): %s%s (QEMU reports reason '%s', "
 			  "which is not reliable)", qmp_vm_name(vm), side ? side : "?", outcome,
+			  by_events ? ", by its events (QEMU's run state could not be read)" : "",
 			  reason ? reason : "none");
 }
 
@@ -228,6 +240,17 @@ static void on_colo_exit(struct qmp_vm *vm, const struct qmp_msg *m, long long t
 	struct pend *p = outq_add(vm, ev);
 	p->kind = PK_COLO_EXIT;
 	p->finish = failover_finish;
+	/* The VM as its events leave it: stopped (mid-checkpoint, or by the
+	 * failover itself) until the RESUME that completes the failover, which
+	 * is then news - this side runs the VM now - however the question below
+	 * turns out: answered after that RESUME, failed, or timed out while the
+	 * RESUME was read (state_on_status undoes this if QEMU says it runs). */
+	pend_ctx_set(p, "running_at_exit", json_object_new_boolean(vm->running));
+	if (!vm->running && !vm->pause_reported) {
+		vm->pause_reported = true;
+		vm->paused_by_failover = true;
+		vm->paused_ts = ts;
+	}
 	outq_ask(vm, p, QMP_Q_STATUS);
 	outq_ask(vm, p, QMP_Q_COLO);
 	exit_step(vm, COLO_EXITED);

@@ -149,6 +149,12 @@ void state_on_status(struct qmp_vm *vm, struct pend *p, json_object *ret, const 
 			vm->pause_reported = true;
 			vm->paused_by_failover = true;
 			vm->paused_ts = now_us;
+		} else if (running && p->kind == PK_COLO_EXIT && vm->paused_by_failover) {
+			/* stopped when COLO ended (colo.c), running by the time QEMU
+			 * answered: the failover says so; the RESUME is no news */
+			vm->pause_reported = false;
+			vm->paused_by_failover = false;
+			vm->paused_ts = 0;
 		}
 		if (p->kind == PK_MIG_START)
 			mig_on_start_status(vm, st);

@@ -59,9 +59,11 @@ static const struct {
 	{"colo-lostbeat-on-sec-primary-mon2.jsonl", "colo-lostbeat-on-sec-primary.jsonl",
 	 "vm.started migration.started colo.entered vm.resumed colo.checkpoints colo.failover "
 	 "vm.shutdown"},
+	/* the failover stopped the VM (STOP before COLO_EXIT) and the lab did
+	 * not ask within the window: the RESUME 10 ms later completes it */
 	{"colo-lostbeat-on-sec-secondary-mon2.jsonl", "colo-lostbeat-on-sec-secondary.jsonl",
 	 "vm.started migration.incoming.started colo.entered colo.checkpoints colo.failover "
-	 "vm.shutdown qmp.block_export_deleted"},
+	 "vm.resumed vm.shutdown qmp.block_export_deleted"},
 	/* the protocol probe: malformed input and id-less error bursts must
 	 * not disturb the events */
 	{"qmp-behaviour-vm.jsonl", "qmp-behaviour-vm.jsonl",
@@ -919,6 +921,89 @@ START_TEST(test_colo_summary)
 }
 END_TEST
 
+/* query-status fails at the failover (QEMU busy failing over, or a
+ * timeout): the trail still says who runs the service, by the events.  A
+ * failover that found the VM stopped reports the RESUME that completes it,
+ * also when that RESUME was read before the question failed (found by
+ * replaying a recorded request failover, tests/e2e-colo-request-replay.test,
+ * where the lab never asked in the 10 ms the secondary was stopped). */
+START_TEST(test_colo_failover_unanswered)
+{
+	contact_inmigrate();
+	event("MIGRATION", "{\"status\": \"active\"}");
+	answer(QMP_Q_STATUS, INMIGRATE);
+	event("MIGRATION", "{\"status\": \"colo\"}");
+	answer(QMP_Q_COLO, NULL);
+	event("RESUME", NULL);
+	event("STOP", NULL);
+	event("RESUME", NULL);
+	/* x-colo-lost-heartbeat on the secondary: STOP, completed, exit, RESUME */
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("COLO_EXIT", "{\"mode\": \"secondary\", \"reason\": \"request\"}");
+	event("RESUME", NULL);
+	answer_all(QMP_Q_STATUS, NULL);
+	answer_all(QMP_Q_COLO, NULL);
+	assert_types("vm.started migration.incoming.started colo.entered colo.checkpoints "
+		     "colo.failover vm.resumed");
+	struct hvt_event *ev = find("colo.failover");
+	ck_assert(!json_object_get_boolean(data_of(ev, "service_here")));
+	ck_assert_str_eq(data_str_of(ev, "run_state_from"), "events");
+	ck_assert_msg(strstr(ev->msg, "stopped when COLO ended"), "%s", ev->msg);
+	ev = find("vm.resumed");
+	ck_assert(json_object_get_boolean(data_of(ev, "service_here")));
+	ck_assert_str_eq(data_str_of(ev, "after"), "colo.failover");
+}
+END_TEST
+
+/* A running VM that became a COLO primary (its mode unanswered). */
+static void colo_primary(void)
+{
+	contact_running();
+	event("MIGRATION", "{\"status\": \"setup\"}");
+	answer(QMP_Q_STATUS, RUNNING);
+	event("MIGRATION", "{\"status\": \"colo\"}");
+	answer(QMP_Q_COLO, NULL);
+}
+
+/* The same with the VM running when COLO ended (the peer died between
+ * checkpoints): it serves at once, by its events. */
+START_TEST(test_colo_failover_unanswered_running)
+{
+	colo_primary();
+	event("STOP", NULL);
+	event("RESUME", NULL);
+	event("COLO_EXIT", "{\"mode\": \"primary\", \"reason\": \"error\"}");
+	answer_all(QMP_Q_STATUS, NULL);
+	answer_all(QMP_Q_COLO, NULL);
+	struct hvt_event *ev = find("colo.failover");
+	ck_assert(json_object_get_boolean(data_of(ev, "service_here")));
+	ck_assert_str_eq(data_str_of(ev, "run_state_from"), "events");
+	event("STOP", NULL);
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("RESUME", NULL);
+	assert_types("vm.started migration.started colo.entered colo.checkpoints colo.failover");
+}
+END_TEST
+
+/* Stopped when COLO ended, running when QEMU answered (it read the question
+ * after the RESUME): the failover says it runs, and nothing more. */
+START_TEST(test_colo_failover_answered_running)
+{
+	colo_primary();
+	event("STOP", NULL);
+	event("COLO_EXIT", "{\"mode\": \"primary\", \"reason\": \"error\"}");
+	answer(QMP_Q_STATUS, RUNNING);
+	answer(QMP_Q_COLO, NULL);
+	event("MIGRATION", "{\"status\": \"completed\"}");
+	event("RESUME", NULL);
+	assert_types("vm.started migration.started colo.entered colo.failover");
+	struct hvt_event *ev = find("colo.failover");
+	ck_assert(json_object_get_boolean(data_of(ev, "service_here")));
+	ck_assert_ptr_null(json_object_object_get(ev->data, "run_state_from"));
+}
+END_TEST
+
 /* Unmapped events share a budget; what is dropped is counted. */
 START_TEST(test_unmapped_budget)
 {
@@ -1108,6 +1193,9 @@ static Suite *normalise_suite(void)
 	tcase_add_test(tc, test_snapshot_job_tag);
 	tcase_add_test(tc, test_snapshot_job_tag_late_poll);
 	tcase_add_test(tc, test_colo_summary);
+	tcase_add_test(tc, test_colo_failover_unanswered);
+	tcase_add_test(tc, test_colo_failover_unanswered_running);
+	tcase_add_test(tc, test_colo_failover_answered_running);
 	tcase_add_test(tc, test_unmapped_budget);
 	tcase_add_test(tc, test_queue_bound);
 	tcase_add_test(tc, test_job_table_full);
