@@ -23,7 +23,7 @@ COLO_MEM=${COLO_MEM:-64}
 require_colo_kvm() {
 	ACCEL=$(detect_accel)
 	if [ "$ACCEL" != kvm ] && [ "${FORCE_TCG_COLO:-0}" != 1 ]; then
-		skip "COLO needs -accel kvm and KVM is not usable here (or ACCEL=$ACCEL was asked for; under TCG, QEMU 7.2's COLO primary deadlocks at the first checkpoint); FORCE_TCG_COLO=1 tries anyway"
+		skip "COLO needs -accel kvm and KVM is not usable here (or ACCEL=$ACCEL was asked for; under TCG, QEMU 7.2's COLO primary deadlocks at the first checkpoint); FORCE_TCG_COLO=1 tries anyway; $TEST_NAME-replay.test replays a real pair's recorded transcripts instead"
 	fi
 	ACCEL=${ACCEL:-kvm}
 }
