@@ -496,7 +496,7 @@ static int pack(void *arg, uint64_t seq, const char *json, size_t len)
 		hvt_log(LOG_ERR, "alerts: outbox event %" PRIu64 " is unreadable (%s); dropping it", seq, err);
 	} else {
 		hvt_buf_reset(&b->recs[b->n]);
-		col_record_pack(&b->recs[b->n++], COL_REC_EVENT, ev, "collector", hvt_now_us(), json, len, NULL);
+		col_record_pack(&b->recs[b->n++], COL_REC_EVENT, 0, ev, "collector", hvt_now_us(), json, len, NULL);
 		hvt_event_free(ev);
 	}
 	b->last = seq;

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ struct indexer {
 	long long batch_delay_ms;
 	pthread_t thread;
 	bool running;
-	volatile int stop;
+	atomic_bool stop;
 	long long drain_deadline_us;
 	/* the batch being built */
 	char **copies;                /* record bytes the items point into */
@@ -87,26 +88,33 @@ static void clear_batch(struct indexer *ix)
 
 static bool should_quit(struct indexer *ix)
 {
-	return ix->stop && hvt_mono_us() > ix->drain_deadline_us;
+	return atomic_load(&ix->stop) && hvt_mono_us() > ix->drain_deadline_us;
 }
 
-/* Store the batch; retry until it works or we must quit. */
-static int flush(struct indexer *ix)
-{
-	long long backoff = BACKOFF_MIN_MS;
-	struct hvt_index_batch b = { .items = ix->items, .inbox_seq = ix->last_seq };
-	int nstats = 0;
+/* ---- one batch, step by step (indexer.h: enum flush_state) ---------------- */
 
-	/* chain heads advance as the batch is checked: a batch the index
-	 * refuses is retried until stored, so they stay right */
+/* The work of one batch as it goes through the steps. */
+struct flush {
+	enum flush_state state;
+	struct hvt_index_batch b;
+	long long backoff_ms;
+	int nstats;
+};
+
+/* PREPARE: every record becomes what the index stores.  Chain heads
+ * advance as the batch is checked: a batch the index refuses is retried
+ * until stored, so they stay right. */
+static enum flush_outcome prepare(struct indexer *ix, struct flush *f)
+{
+	struct hvt_index_batch *b = &f->b;
+
 	correlate_batch(ix->corr, ix->recs, ix->n, ix->links);
-	/* events (quarantined ones go aside), seals, and stats reports */
 	for (int i = 0; i < ix->n; i++) {
 		struct col_record *r = &ix->recs[i];
 		if (r->kind == COL_REC_EVENT || r->kind == COL_REC_QUARANTINE) {
 			int verdict = r->kind == COL_REC_QUARANTINE ? HVT_VERDICT_QUARANTINED :
 				      chain_check(ix->chain, &r->ev, r->raw, r->raw_len, ix->notes[i], sizeof ix->notes[i]);
-			ix->items[b.n++] = (struct hvt_stored){
+			ix->items[b->n++] = (struct hvt_stored){
 				.ev = &r->ev, .raw = r->raw, .raw_len = r->raw_len,
 				.peer = r->peer, .indexed_us = r->rx_us,
 				.link = ix->links[i][0] ? ix->links[i] : NULL,
@@ -115,56 +123,143 @@ static int flush(struct indexer *ix)
 						ix->notes[i][0] ? ix->notes[i] : NULL,
 			};
 		} else if (r->kind == COL_REC_SEAL) {
-			struct hvt_seal *sp = &ix->seal_parsed[b.nseals];
+			struct hvt_seal *sp = &ix->seal_parsed[b->nseals];
 			char err[128];
 			if (hvt_seal_from_json(r->raw, r->raw_len, sp, err, sizeof err) < 0)
 				continue;
-			bool valid = r->note && hvt_str_has_prefix(r->note, "valid");
+			/* verified on arrival (ingest.c); the record says so */
+			bool valid = r->flags & COL_REC_SEAL_VALID;
 			if (valid)
 				chain_seal_matches(ix->chain, sp->host, sp->stream, sp->seq, sp->hash);
-			ix->seals[b.nseals++] = (struct hvt_seal_row){
+			ix->seals[b->nseals++] = (struct hvt_seal_row){
 				.host = sp->host, .stream = sp->stream, .seq = sp->seq, .hash = sp->hash,
 				.time_us = sp->time_us, .final = sp->final, .json = r->raw, .json_len = r->raw_len,
 				.valid = valid, .note = r->note, .peer = r->peer, .received_us = r->rx_us,
 			};
 		}
 	}
-	b.seals = ix->seals;
-	ix->nseals = b.nseals;
-	for (;;) {
-		b.inserted = b.duplicates = 0;
-		int rc = ix->ops->store(ix->idx, &b);
-		if (rc == 0)
-			break;
-		pthread_mutex_lock(&ix->lock);
-		ix->cnt.store_errors++;
-		pthread_mutex_unlock(&ix->lock);
-		hvt_log_ratelimited(&ix->rl, LOG_ERR, "index refused a batch of %zu events (inbox records up to %"
-				    PRIu64 "); keeping them in the inbox and retrying", b.n, ix->last_seq);
-		if (ix->stop && hvt_mono_us() > ix->drain_deadline_us)
-			return -1;
-		usleep((useconds_t)backoff * 1000);
-		backoff = HVT_MIN(backoff * 2, BACKOFF_MAX_MS);
-	}
+	b->seals = ix->seals;
+	ix->nseals = b->nseals;
+	return FLUSH_OK;
+}
+
+/* STORE: events, seals and the inbox position in one transaction. */
+static enum flush_outcome store(struct indexer *ix, struct flush *f)
+{
+	f->b.inserted = f->b.duplicates = 0;
+	if (ix->ops->store(ix->idx, &f->b) == 0)
+		return FLUSH_OK;
+	pthread_mutex_lock(&ix->lock);
+	ix->cnt.store_errors++;
+	pthread_mutex_unlock(&ix->lock);
+	hvt_log_ratelimited(&ix->rl, LOG_ERR, "index refused a batch of %zu events (inbox records up to %"
+			    PRIu64 "); keeping them in the inbox and retrying", f->b.n, ix->last_seq);
+	return FLUSH_FAILED;
+}
+
+/* BACKOFF: the batch stays in the inbox while the index recovers. */
+static enum flush_outcome backoff(struct indexer *ix, struct flush *f)
+{
+	usleep((useconds_t)f->backoff_ms * 1000);
+	f->backoff_ms = HVT_MIN(f->backoff_ms * 2, BACKOFF_MAX_MS);
+	(void)ix;
+	return FLUSH_OK;
+}
+
+/* HOST_STATS: forwarders' reports are state, not trail: kept outside the
+ * batch's transaction, best effort. */
+static enum flush_outcome host_stats(struct indexer *ix, struct flush *f)
+{
 	for (int i = 0; i < ix->n; i++) {
 		struct col_record *r = &ix->recs[i];
 		if (r->kind == COL_REC_HOST_STATS && ix->ops->put_host_stats) {
 			ix->ops->put_host_stats(ix->idx, r->ev.host, r->raw, r->rx_us);
-			nstats++;
+			f->nstats++;
 		}
 	}
+	return FLUSH_OK;
+}
+
+/* HOOK: decisions about what was stored (alerts.h), before the inbox may
+ * forget it. */
+static enum flush_outcome hook(struct indexer *ix, struct flush *f)
+{
+	(void)f;
 	if (ix->hook && ix->hook(ix->hook_arg, ix->recs, ix->n, ix->last_seq) != 0)
-		return -1;
+		return FLUSH_FAILED;
+	return FLUSH_OK;
+}
+
+/* ACK: the batch is stored and decided about; the inbox may drop it. */
+static enum flush_outcome ack(struct indexer *ix, struct flush *f)
+{
 	hvt_spool_ack(ix->inbox, ix->last_seq, false);
 	pthread_mutex_lock(&ix->lock);
 	ix->cnt.batches++;
-	ix->cnt.indexed += b.inserted;
-	ix->cnt.duplicates += b.duplicates;
-	ix->cnt.host_stats += (uint64_t)nstats;
+	ix->cnt.indexed += f->b.inserted;
+	ix->cnt.duplicates += f->b.duplicates;
+	ix->cnt.host_stats += (uint64_t)f->nstats;
 	ix->cnt.position = ix->last_seq;
 	pthread_mutex_unlock(&ix->lock);
 	clear_batch(ix);
-	return 0;
+	return FLUSH_OK;
+}
+
+enum flush_state flush_next(enum flush_state s, enum flush_outcome o, bool quitting)
+{
+	switch (s) {
+	case FLUSH_PREPARE:
+		return FLUSH_STORE;
+	case FLUSH_STORE:
+		if (o == FLUSH_OK)
+			return FLUSH_HOST_STATS;
+		/* (per-item quarantine belongs here: a refusal the index pins
+		 * on one item sets that item aside and goes back to STORE) */
+		return quitting ? FLUSH_ABANDON : FLUSH_BACKOFF;
+	case FLUSH_BACKOFF:
+		return FLUSH_STORE;
+	case FLUSH_HOST_STATS:
+		return FLUSH_HOOK;
+	case FLUSH_HOOK:
+		return o == FLUSH_OK ? FLUSH_ACK : FLUSH_ABANDON;
+	case FLUSH_ACK:
+		return FLUSH_DONE;
+	case FLUSH_DONE:
+	case FLUSH_ABANDON:
+		break;
+	}
+	return s;
+}
+
+const char *flush_state_name(enum flush_state s)
+{
+	static const char *const names[] = {
+		[FLUSH_PREPARE] = "prepare", [FLUSH_STORE] = "store", [FLUSH_BACKOFF] = "backoff",
+		[FLUSH_HOST_STATS] = "host_stats", [FLUSH_HOOK] = "hook", [FLUSH_ACK] = "ack",
+		[FLUSH_DONE] = "done", [FLUSH_ABANDON] = "abandon",
+	};
+	return (unsigned)s < HVT_ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+/* Store the batch; retry until it works or we must quit.  -1: stop
+ * without acknowledging (the batch is indexed again at the next start). */
+static int flush(struct indexer *ix)
+{
+	static enum flush_outcome (*const step[])(struct indexer *, struct flush *) = {
+		[FLUSH_PREPARE] = prepare, [FLUSH_STORE] = store, [FLUSH_BACKOFF] = backoff,
+		[FLUSH_HOST_STATS] = host_stats, [FLUSH_HOOK] = hook, [FLUSH_ACK] = ack,
+	};
+	struct flush f = {
+		.state = FLUSH_PREPARE,
+		.b = { .items = ix->items, .inbox_seq = ix->last_seq },
+		.backoff_ms = BACKOFF_MIN_MS,
+	};
+
+	while (f.state != FLUSH_DONE && f.state != FLUSH_ABANDON) {
+		enum flush_outcome o = step[f.state](ix, &f);
+		f.state = flush_next(f.state, o, should_quit(ix));
+	}
+	return f.state == FLUSH_DONE ? 0 : -1;
 }
 
 /* Take one inbox record into the batch; false if it is unreadable. */
@@ -210,12 +305,12 @@ static void *run(void *arg)
 		}
 		/* the inbox is drained for now */
 		long long waited_ms = ix->n ? (hvt_mono_us() - batch_started) / 1000 : 0;
-		if (ix->n && (waited_ms >= ix->batch_delay_ms || ix->stop)) {
+		if (ix->n && (waited_ms >= ix->batch_delay_ms || atomic_load(&ix->stop))) {
 			if (flush(ix) < 0)
 				break;
 			continue;
 		}
-		if (ix->stop && (!ix->n || should_quit(ix)))
+		if (atomic_load(&ix->stop) && (!ix->n || should_quit(ix)))
 			break;
 		long long wait_ms = ix->n ? ix->batch_delay_ms - waited_ms : 200;
 		hvt_spool_wait(ix->inbox, ix->last_seq, (int)HVT_MAX(1, wait_ms));
@@ -266,7 +361,7 @@ void indexer_stop(struct indexer *ix, long long drain_ms)
 	if (!ix->running)
 		return;
 	ix->drain_deadline_us = hvt_mono_us() + drain_ms * 1000;
-	ix->stop = 1;
+	atomic_store(&ix->stop, true);
 	hvt_spool_wake(ix->inbox);
 	pthread_join(ix->thread, NULL);
 	ix->running = false;

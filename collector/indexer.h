@@ -9,6 +9,7 @@
 #ifndef HVT_COL_INDEXER_H
 #define HVT_COL_INDEXER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hvtrail-plugin.h"
@@ -34,5 +35,34 @@ int indexer_start(struct indexer *ix);
 void indexer_stop(struct indexer *ix, long long drain_ms);
 void indexer_free(struct indexer *ix);
 void indexer_counters(struct indexer *ix, struct indexer_counters *out);
+
+/* One batch goes through these steps (indexer.c, one function each):
+ *   PREPARE     each record becomes an index item (chain verdict, migration
+ *               link) or a seal row (valid as the record's flag says)
+ *   STORE       items, seals and the inbox position in one transaction
+ *   BACKOFF     the index refused it: wait (doubling), then STORE again;
+ *               when stopping past the drain deadline, ABANDON instead
+ *   HOST_STATS  forwarders' stats reports, outside the transaction
+ *   HOOK        alerts decide about what was stored; a refusal ABANDONs
+ *   ACK         the inbox may drop the batch; counters move
+ * ABANDON leaves the batch unacknowledged in the inbox: it is indexed again
+ * at the next start, and the index drops what it already holds.  A step
+ * that sets aside one item the index refuses (quarantine) goes between
+ * STORE's failure and the next STORE. */
+enum flush_state {
+	FLUSH_PREPARE,
+	FLUSH_STORE,
+	FLUSH_BACKOFF,
+	FLUSH_HOST_STATS,
+	FLUSH_HOOK,
+	FLUSH_ACK,
+	FLUSH_DONE,
+	FLUSH_ABANDON,
+};
+enum flush_outcome { FLUSH_OK, FLUSH_FAILED };
+/* The step after s ended with o; quitting: stop requested and the drain
+ * deadline passed. */
+enum flush_state flush_next(enum flush_state s, enum flush_outcome o, bool quitting);
+const char *flush_state_name(enum flush_state s);
 
 #endif

@@ -98,7 +98,7 @@ static int handle_event(const struct ingest_limits *lim, const struct hvt_syslog
 	} else {
 		c->events++;
 	}
-	int rc = s->record(s->arg, kind, ev, json, jlen, kind == COL_REC_QUARANTINE ? detail : NULL);
+	int rc = s->record(s->arg, kind, 0, ev, json, jlen, kind == COL_REC_QUARANTINE ? detail : NULL);
 	hvt_event_free(ev);
 	return rc;
 bad:
@@ -141,7 +141,7 @@ static int handle_seal(const struct ingest_limits *lim, const struct hvt_syslog_
 		c->seals++;
 	}
 	(void)m;
-	int rc = s->record(s->arg, COL_REC_SEAL, &ev, json, jlen, note);
+	int rc = s->record(s->arg, COL_REC_SEAL, valid ? COL_REC_SEAL_VALID : 0, &ev, json, jlen, note);
 	hvt_seal_clear(&seal);
 	return rc;
 }
@@ -167,7 +167,7 @@ static int handle_stats(const struct ingest_limits *lim, const struct hvt_syslog
 	char *host = hvt_strndup(m->hostname, m->hostname_len);
 	ev.host = host;
 	ev.type = (char *)hvt_control_names[HVT_CONTROL_STATS];
-	int rc = s->record(s->arg, COL_REC_HOST_STATS, &ev, json, jlen, NULL);
+	int rc = s->record(s->arg, COL_REC_HOST_STATS, 0, &ev, json, jlen, NULL);
 	free(host);
 	return rc;
 }
@@ -272,7 +272,7 @@ static int handle_syslog(const struct ingest_limits *lim, const struct hvt_syslo
 	hvt_event_data_add(ev, "peer", json_object_new_string(peer));
 	hvt_event_to_json(ev, &raw);
 	c->syslog_lines++;
-	int rc = s->record(s->arg, COL_REC_EVENT, ev, raw.data, raw.len, NULL);
+	int rc = s->record(s->arg, COL_REC_EVENT, 0, ev, raw.data, raw.len, NULL);
 	hvt_buf_free(&raw);
 	hvt_event_free(ev);
 	return rc;

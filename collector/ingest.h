@@ -44,11 +44,12 @@ struct ingest_counters {
 };
 
 struct ingest_sink {
-	/* kind: COL_REC_*; ev fully decoded; raw = JSON text to store; note:
-	 * a seal's verdict or the reason for quarantine.  Returns 0, or -1 to
-	 * abandon the frame (shutdown). */
-	int (*record)(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len,
-		      const char *note);
+	/* kind: COL_REC_*; flags: COL_REC_SEAL_VALID for a seal that
+	 * verified; ev fully decoded; raw = JSON text to store; note: a seal's
+	 * signer or why it is not valid, or the reason for quarantine.
+	 * Returns 0, or -1 to abandon the frame (shutdown). */
+	int (*record)(void *arg, int kind, unsigned flags, const struct hvt_event *ev, const char *raw,
+		      size_t raw_len, const char *note);
 	void (*reject)(void *arg, enum ingest_reject why, const char *detail);
 	void *arg;
 };

@@ -173,14 +173,14 @@ static bool wait_for_room(struct receiver *r)
 }
 
 /* Append one record, waiting for room or for the disk to accept it. */
-static int store_record(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len,
-			const char *note)
+static int store_record(void *arg, int kind, unsigned flags, const struct hvt_event *ev, const char *raw,
+			size_t raw_len, const char *note)
 {
 	struct listener *l = arg;
 	struct receiver *r = l->r;
 
 	hvt_buf_reset(&r->rec);
-	col_record_pack(&r->rec, kind, ev, r->cur_peer, r->cur_rx_us, raw, raw_len, note);
+	col_record_pack(&r->rec, kind, flags, ev, r->cur_peer, r->cur_rx_us, raw, raw_len, note);
 	for (;;) {
 		if (!wait_for_room(r))
 			return -1;
@@ -296,7 +296,7 @@ static bool store_stats(struct receiver *r, const struct rx_snapshot *s)
 		return false;
 	if (!hvt_spool_over(r->inbox)) {
 		rxstats_json(s, &js);
-		col_record_pack(&rec, COL_REC_HOST_STATS, &ev, "local", hvt_now_us(), js.data, js.len, NULL);
+		col_record_pack(&rec, COL_REC_HOST_STATS, 0, &ev, "local", hvt_now_us(), js.data, js.len, NULL);
 		ok = hvt_spool_append(r->inbox, rec.data, rec.len, NULL) == 0 && hvt_spool_commit(r->inbox) == 0;
 	}
 	pthread_mutex_unlock(&r->wlock);

@@ -1,5 +1,5 @@
 /* record.c - see record.h.  Layout (little-endian, host order on x86):
- *   u8 format(1) u8 kind u16 0 | i64 rx_us i64 ts_us i64 received_us
+ *   u8 format(2) u8 kind u8 flags u8 0 | i64 rx_us i64 ts_us i64 received_us
  *   u64 seq | i32 severity u32 flags | 9 strings: u32 len, bytes, NUL
  *   (peer host stream id prev source type vm_name vm_uuid) | u32 len raw NUL
  *   | u32 len note NUL */
@@ -10,7 +10,12 @@
 
 #include "record.h"
 
-#define FORMAT 1
+#define FORMAT 2
+/* Format 1 had no flags: a seal's validity was only in the words of its
+ * note.  Records of an inbox written before the upgrade are read as
+ * format 1 wrote them, here and nowhere else. */
+#define FORMAT_NOFLAGS 1
+#define LEGACY_VALID_NOTE "valid:"
 
 static void put(struct hvt_buf *b, const void *p, size_t n)
 {
@@ -32,20 +37,20 @@ static void put_cstr(struct hvt_buf *b, const char *s)
 	put_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-void col_record_pack(struct hvt_buf *out, int kind, const struct hvt_event *ev, const char *peer,
-		     long long rx_us, const char *raw, size_t raw_len, const char *note)
+void col_record_pack(struct hvt_buf *out, int kind, unsigned flags, const struct hvt_event *ev,
+		     const char *peer, long long rx_us, const char *raw, size_t raw_len, const char *note)
 {
-	uint8_t head[4] = { FORMAT, (uint8_t)kind, 0, 0 };
+	uint8_t head[4] = { FORMAT, (uint8_t)kind, (uint8_t)flags, 0 };
 	int64_t t[3] = { rx_us, ev->ts_us, ev->received_us };
 	uint64_t seq = ev->seq;
 	int32_t sev = ev->severity;
-	uint32_t flags = ev->flags;
+	uint32_t evflags = ev->flags;
 
 	put(out, head, sizeof head);
 	put(out, t, sizeof t);
 	put(out, &seq, sizeof seq);
 	put(out, &sev, sizeof sev);
-	put(out, &flags, sizeof flags);
+	put(out, &evflags, sizeof evflags);
 	put_cstr(out, peer);
 	put_cstr(out, ev->host);
 	put_cstr(out, ev->stream);
@@ -96,11 +101,12 @@ int col_record_unpack(const char *data, size_t len, struct col_record *r)
 	uint32_t flags;
 
 	memset(r, 0, sizeof *r);
-	if (take(&c, head, sizeof head) < 0 || head[0] != FORMAT ||
+	if (take(&c, head, sizeof head) < 0 || (head[0] != FORMAT && head[0] != FORMAT_NOFLAGS) ||
 	    take(&c, t, sizeof t) < 0 || take(&c, &seq, sizeof seq) < 0 ||
 	    take(&c, &sev, sizeof sev) < 0 || take(&c, &flags, sizeof flags) < 0)
 		return -1;
 	r->kind = head[1];
+	r->flags = head[0] == FORMAT ? head[2] : 0;
 	r->rx_us = t[0];
 	r->ev.ts_us = t[1];
 	r->ev.received_us = t[2];
@@ -119,5 +125,8 @@ int col_record_unpack(const char *data, size_t len, struct col_record *r)
 	    take_str(&c, &r->raw, &r->raw_len, 1) < 0 ||
 	    take_str(&c, &r->note, NULL, 0) < 0)
 		return -1;
+	if (head[0] == FORMAT_NOFLAGS && r->kind == COL_REC_SEAL && r->note &&
+	    strncmp(r->note, LEGACY_VALID_NOTE, sizeof LEGACY_VALID_NOTE - 1) == 0)
+		r->flags |= COL_REC_SEAL_VALID;
 	return c.p == c.end ? 0 : -1;
 }

@@ -33,8 +33,8 @@ static bool str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static int record(void *arg, int kind, const struct hvt_event *ev, const char *raw, size_t raw_len,
-		  const char *note)
+static int record(void *arg, int kind, unsigned flags, const struct hvt_event *ev, const char *raw,
+		  size_t raw_len, const char *note)
 {
 	struct hvt_buf b = { 0 };
 	struct col_record r;
@@ -48,8 +48,8 @@ static int record(void *arg, int kind, const struct hvt_event *ev, const char *r
 	if (kind != COL_REC_QUARANTINE && kind != COL_REC_SEAL &&
 	    !hvt_host_valid(ev->host, ev->host ? strlen(ev->host) : 0, lim.ev.max_field))
 		abort();
-	col_record_pack(&b, kind, ev, "fuzz/127.0.0.1", 1, raw, raw_len, note);
-	if (col_record_unpack(b.data, b.len, &r) < 0 || r.kind != kind || r.raw_len != raw_len ||
+	col_record_pack(&b, kind, flags, ev, "fuzz/127.0.0.1", 1, raw, raw_len, note);
+	if (col_record_unpack(b.data, b.len, &r) < 0 || r.kind != kind || r.flags != flags || r.raw_len != raw_len ||
 	    memcmp(r.raw, raw, raw_len) != 0 || !str_eq(r.ev.host, ev->host) || !str_eq(r.ev.type, ev->type) ||
 	    (kind == COL_REC_EVENT && (!str_eq(r.ev.id, ev->id) || r.ev.seq != ev->seq)))
 		abort();
