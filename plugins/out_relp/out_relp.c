@@ -29,6 +29,7 @@
 #include "relp_client.h"
 #include "rfc5424.h"
 #include "seal.h"
+#include "sender_fsm.h"
 #include "spool.h"
 #include "tlscheck.h"
 #include "trail.h"
@@ -543,71 +544,92 @@ static int confirm_in_flight(struct out_relp *o)
 	return 0;
 }
 
+/* What the sender sees now (sender_fsm.h).  stop_deadline is set the
+ * first time it sees the instance stopping. */
+static void observe(struct out_relp *o, bool drained, long long *stop_deadline, struct sender_view *v)
+{
+	long long now = hvt_mono_us();
+	uint64_t acked = hvt_spool_acked(o->spool);
+
+	v->stopping = must_stop(o);
+	if (v->stopping && !*stop_deadline)
+		*stop_deadline = now + o->shutdown_ms * 1000;
+	v->deadline_passed = v->stopping && now > *stop_deadline;
+	v->caught_up = acked >= hvt_spool_last_seq(o->spool);
+	v->connected = relp_client_connected(o->client);
+	v->compat = o->compat;
+	v->fruitless = o->fruitless;
+	v->seal_due = o->signer && o->last_sent > o->sealed_seq && (now - o->last_seal_us) / 1000 >= o->seal_ms;
+	v->drained = drained;
+	v->in_flight = o->last_sent > acked;
+	v->idle = (now - o->last_send_us) / 1000 >= o->flush_idle_ms;
+	v->stats_due = o->stats_ms && (now - o->last_stats_us) / 1000 >= o->stats_ms;
+}
+
+/* Pack and send the next frame; false when the spool had nothing. */
+static bool send_next(struct out_relp *o)
+{
+	uint64_t last = 0;
+	unsigned n = pack_frame(o, &last);
+
+	if (!n)
+		return false;
+	if (send_frame(o, last, n) < 0)
+		drop_session(o, relp_client_last_error(o->client));
+	else
+		o->last_sent = last;
+	return true;
+}
+
 static void *sender(void *arg)
 {
 	pthread_setname_np(pthread_self(), "hvt-out-relp");   /* top -H, perf */
 	struct out_relp *o = arg;
 	long long backoff = o->reconnect_min_ms;
 	long long stop_deadline = 0;
+	bool drained = false;
+	struct sender_view v;
 
 	o->reader = hvt_spool_reader_new(o->spool, hvt_spool_acked(o->spool) + 1);
 	for (;;) {
-		bool stopping = must_stop(o);
-		if (stopping && !stop_deadline)
-			stop_deadline = hvt_mono_us() + o->shutdown_ms * 1000;
-		if (stopping && (hvt_mono_us() > stop_deadline ||
-				 hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool)))
+		observe(o, drained, &stop_deadline, &v);
+		enum sender_action a = sender_decide(&v);
+		drained = false;
+		switch (a) {
+		case SENDER_FINISH:
+			goto finish;
+		case SENDER_AWAIT_DEMAND:
+			hvt_spool_wait(o->spool, hvt_spool_acked(o->spool), 500);
 			break;
-		if (!relp_client_connected(o->client)) {
-			if (stopping && hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool))
-				break;
-			if (!stopping && hvt_spool_acked(o->spool) >= hvt_spool_last_seq(o->spool) && o->compat) {
-				hvt_spool_wait(o->spool, hvt_spool_acked(o->spool), 500);
-				continue;     /* compat mode connects on demand */
-			}
-			if (o->fruitless) {          /* see drop_session */
-				if (stopping)
-					break;       /* what the collector refuses stays spooled */
-				nap(o, jitter(backoff));
-				backoff = HVT_MIN(backoff * 2, o->reconnect_max_ms);
-			}
-			if (!connect_any(o, &backoff, stopping) && stopping)
-				break;
-			continue;
-		}
-		/* seal what was sent, every seal_interval, busy or not */
-		if (o->signer && o->last_sent > o->sealed_seq &&
-		    (hvt_mono_us() - o->last_seal_us) / 1000 >= o->seal_ms) {
+		case SENDER_BACKOFF:          /* see drop_session */
+			nap(o, jitter(backoff));
+			backoff = HVT_MIN(backoff * 2, o->reconnect_max_ms);
+			/* fall through */
+		case SENDER_CONNECT:
+			if (!connect_any(o, &backoff, v.stopping) && v.stopping)
+				goto finish;
+			break;
+		case SENDER_SEAL:
 			if (send_seal(o, o->last_sent, false) < 0)
 				drop_session(o, relp_client_last_error(o->client));
-			continue;
-		}
-		uint64_t last = 0;
-		unsigned n = pack_frame(o, &last);
-		if (n) {
-			if (send_frame(o, last, n) < 0) {
-				drop_session(o, relp_client_last_error(o->client));
-				continue;
-			}
-			o->last_sent = last;
-			continue;
-		}
-		/* nothing to send right now */
-		long long idle_ms = (hvt_mono_us() - o->last_send_us) / 1000;
-		if (o->last_sent > hvt_spool_acked(o->spool) && (idle_ms >= o->flush_idle_ms || stopping)) {
+			break;
+		case SENDER_FRAME:
+			drained = !send_next(o);
+			break;
+		case SENDER_CONFIRM:
 			if (confirm_in_flight(o) < 0)
 				drop_session(o, relp_client_last_error(o->client));
-			continue;
-		}
-		if (!o->compat && o->stats_ms && (hvt_mono_us() - o->last_stats_us) / 1000 >= o->stats_ms) {
+			break;
+		case SENDER_STATS:
 			if (send_stats(o) < 0)
 				drop_session(o, relp_client_last_error(o->client));
-			continue;
-		}
-		if (stopping)
 			break;
-		hvt_spool_wait(o->spool, o->last_sent, (int)HVT_MAX(1, o->flush_idle_ms));
+		case SENDER_WAIT:
+			hvt_spool_wait(o->spool, o->last_sent, (int)HVT_MAX(1, o->flush_idle_ms));
+			break;
+		}
 	}
+finish:
 	/* a final seal over the chain head, then a clean close, which proves
 	 * everything sent was acknowledged */
 	if (relp_client_connected(o->client) && o->last_sent >= hvt_spool_last_seq(o->spool))
