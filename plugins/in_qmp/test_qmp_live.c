@@ -83,6 +83,15 @@ static const struct hvt_input_ops *ops(void)
 	return plugin->ops;
 }
 
+/* A bound times the tests' one timeout knob (tests/lib/common.sh). */
+static long long scaled_ms(int ms)
+{
+	const char *f = getenv("HVT_TIMEOUT_FACTOR");
+	double k = f ? atof(f) : 1.0;
+
+	return (long long)(ms * (k > 0 ? k : 1.0));
+}
+
 static long long stat_of(const char *key)
 {
 	char *s = ops()->stats(&inst);
@@ -94,11 +103,26 @@ static long long stat_of(const char *key)
 	return n;
 }
 
+/* Run the loop until the plugin's counter key reaches at least min, or
+ * timeout; true if it did. */
+static bool wait_stat(const char *key, long long min, int timeout_ms)
+{
+	long long deadline = hvt_mono_us() + scaled_ms(timeout_ms) * 1000LL;
+
+	while (stat_of(key) < min) {
+		long long left = deadline - hvt_mono_us();
+		if (left <= 0)
+			return false;
+		sd_event_run(loop, (uint64_t)HVT_MIN(left, 50000));
+	}
+	return true;
+}
+
 /* Run the loop until an event of type for vm (NULL: any) arrived after
  * index from, or timeout; returns it or NULL. */
 static struct hvt_event *wait_event(const char *type, const char *vm, size_t from, int timeout_ms)
 {
-	long long deadline = hvt_mono_us() + timeout_ms * 1000LL;
+	long long deadline = hvt_mono_us() + scaled_ms(timeout_ms) * 1000LL;
 
 	for (;;) {
 		for (size_t i = from; i < nev; i++)
@@ -186,7 +210,7 @@ struct ctl {
 
 static bool ctl_read(struct ctl *c, struct qmp_msg *m, int timeout_ms)
 {
-	long long deadline = hvt_mono_us() + timeout_ms * 1000LL;
+	long long deadline = hvt_mono_us() + scaled_ms(timeout_ms) * 1000LL;
 	char buf[65536];
 
 	while (!qmp_framer_next(&c->f, m)) {
@@ -407,8 +431,11 @@ START_TEST(test_bad_sockets)
 	int silent = listen_unix("silent.sock", false);   /* never accepts: no greeting */
 	start_qemu("vm1", UUID1, NULL, NULL);
 	ck_assert(wait_event("vm.started", "vm1", 0, 15000));
-	run_for(2500);   /* > connect_timeout (1 s) twice */
-	ck_assert_int_ge(stat_of("connect_failures"), 3);
+	/* each bad socket is tried, given up (connect_timeout 1 s), tried again */
+	ck_assert_msg(wait_stat("connect_failures", 3, 15000), "%lld connect failures", stat_of("connect_failures"));
+	long long deadline = hvt_mono_us() + scaled_ms(15000) * 1000LL;
+	while (stat_of("garbage_lines") + stat_of("timeouts") < 2 && hvt_mono_us() < deadline)
+		sd_event_run(loop, 50000);
 	ck_assert_int_ge(stat_of("garbage_lines") + stat_of("timeouts"), 2);
 	for (size_t i = 0; i < nev; i++)
 		ck_assert_str_eq(evs[i]->vm_name, "vm1");
@@ -532,9 +559,8 @@ START_TEST(test_busy_monitor)
 	ck_assert_int_gt(read(blocker, buf, sizeof buf), 0);   /* the blocker got the greeting */
 
 	start_plugin(NULL);
-	run_for(2500);   /* connect_timeout is 1 s */
+	ck_assert_msg(wait_stat("timeouts", 1, 15000), "the busy monitor never timed out");   /* connect_timeout is 1 s */
 	ck_assert_ptr_null(wait_event("vm.started", "vm1", 0, 1));
-	ck_assert_int_ge(stat_of("timeouts"), 1);
 	close(blocker);
 	ck_assert_msg(wait_event("vm.started", "vm1", 0, 10000), "no vm.started once the monitor "
 		      "was free");
@@ -548,8 +574,7 @@ START_TEST(test_max_sockets)
 	pid_t a = start_qemu("vma", UUID1, NULL, NULL);
 	ck_assert(wait_event("vm.started", "vma", 0, 15000));
 	start_qemu("vmb", UUID2, NULL, NULL);
-	run_for(1000);
-	ck_assert_int_ge(stat_of("ignored_over_max_sockets"), 1);
+	ck_assert_msg(wait_stat("ignored_over_max_sockets", 1, 10000), "vmb's socket was not noticed");
 	ck_assert_int_eq(stat_of("sockets"), 1);
 	ck_assert_ptr_null(wait_event("vm.started", "vmb", 0, 1));
 	/* vma dies and its stale socket is cleaned up (as libvirt does) */
