@@ -17,6 +17,8 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "pager.h"
+#include "table.h"
 #include "event.h"
 #include "index_open.h"
 #include "output.h"
@@ -402,32 +404,6 @@ static void fold(struct mig *m, const struct rec *v, size_t n)
 
 /* ---- printing ------------------------------------------------------------- */
 
-#define W_TIME 20
-#define W_VM 16
-#define W_ROUTE 30
-#define W_OUTCOME 11
-#define W_NUM 9
-#define W_PASSES 6
-
-static void cell(struct hvt_buf *line, const char *text, int width, bool right)
-{
-	struct hvt_buf c = { 0 };
-	int w = 0;
-
-	out_sanitize(&c, text && *text ? text : "-");
-	for (size_t i = 0; i < c.len; i++)
-		w += ((unsigned char)c.data[i] & 0xc0) != 0x80;
-	if (right)
-		for (int i = w; i < width; i++)
-			hvt_buf_append(line, " ", 1);
-	hvt_buf_append(line, c.data, c.len);
-	if (!right)
-		for (int i = w; i < width; i++)
-			hvt_buf_append(line, " ", 1);
-	hvt_buf_append(line, " ", 1);
-	hvt_buf_free(&c);
-}
-
 static void fmt_ms(char *buf, size_t size, long long ms)
 {
 	if (ms < 0)
@@ -454,20 +430,13 @@ static void fmt_bytes(char *buf, size_t size, long long b)
 		snprintf(buf, size, "%lld B", b);
 }
 
-static void table_header(struct hvt_buf *line)
-{
-	cell(line, "STARTED (UTC)", W_TIME, false);
-	cell(line, "VM", W_VM, false);
-	cell(line, "FROM -> TO", W_ROUTE, false);
-	cell(line, "OUTCOME", W_OUTCOME, false);
-	cell(line, "TOTAL", W_NUM, true);
-	cell(line, "DOWNTIME", W_NUM, true);
-	cell(line, "PASSES", W_PASSES, true);
-	cell(line, "RAM", W_NUM, true);
-	hvt_buf_append_str(line, "ERROR\n");
-}
+static const struct table_col mig_cols[] = {
+	{ "STARTED (UTC)", false, 0 }, { "VM", false, 40 }, { "FROM -> TO", false, 84 },
+	{ "OUTCOME", false, 0 }, { "TOTAL", true, 0 }, { "DOWNTIME", true, 0 }, { "PASSES", true, 0 },
+	{ "RAM", true, 0 }, { "ERROR", false, 0 },
+};
 
-static void table_row(struct hvt_buf *line, const struct mig *m)
+static void table_row(struct table *t, const struct mig *m)
 {
 	char ts[40], route[600], total[32], down[32], passes[32], ram[32];
 
@@ -482,22 +451,14 @@ static void table_row(struct hvt_buf *line, const struct mig *m)
 	else
 		snprintf(passes, sizeof passes, "-");
 	fmt_bytes(ram, sizeof ram, m->ram);
-	cell(line, ts, W_TIME, false);
-	cell(line, m->vm_name ? m->vm_name : m->vm_uuid, W_VM, false);
-	cell(line, route, W_ROUTE, false);
-	cell(line, m->outcome, W_OUTCOME, false);
-	cell(line, total, W_NUM, true);
-	cell(line, down, W_NUM, true);
-	cell(line, passes, W_PASSES, true);
-	cell(line, ram, W_NUM, true);
-	out_sanitize(line, m->error ? m->error : "");
-	if (m->target_error) {
-		hvt_buf_append_str(line, "; destination: ");
-		out_sanitize(line, m->target_error);
-	}
-	while (line->len && line->data[line->len - 1] == ' ')
-		line->len--;
-	hvt_buf_append(line, "\n", 1);
+	struct hvt_buf err = { 0 };
+	hvt_buf_append_str(&err, m->error ? m->error : "");
+	if (m->target_error)
+		hvt_buf_printf(&err, "; destination: %s", m->target_error);
+	const char *cells[] = { ts, m->vm_name ? m->vm_name : m->vm_uuid, route, m->outcome, total, down, passes,
+				ram, hvt_buf_cstr(&err) };
+	table_add(t, cells, NULL);
+	hvt_buf_free(&err);
 }
 
 static void json_num(json_object *o, const char *key, long long v)
@@ -584,18 +545,25 @@ static int print_rows(struct out *o, const struct mig *rows, size_t n, const str
 {
 	struct hvt_buf line = { 0 };
 	size_t first = opts->lines > 0 && (size_t)opts->lines < n ? n - (size_t)opts->lines : 0;
+	struct table t;
 
-	if (o->fmt == OUT_TABLE)
-		table_header(&line);
-	else if (o->fmt == OUT_CSV)
+	if (o->fmt == OUT_TABLE) {
+		table_init(&t, mig_cols, (int)HVT_ARRAY_SIZE(mig_cols), o->f, out_screen(o));
+		for (size_t k = first; k < n; k++)
+			table_row(&t, &rows[opts->reverse ? n - 1 - (k - first) : k]);
+		table_flush(&t, false);
+		table_free(&t);
+		if (n == first)
+			printf(OUT_NO_ENTRIES "\n");
+		return cli_output_status(CMD);
+	}
+	if (o->fmt == OUT_CSV)
 		hvt_buf_append_str(&line, "started,link,vm_name,vm_uuid,from,to,outcome,ended,"
 				   "total_time_ms,downtime_ms,setup_time_ms,passes,"
 				   "ram_transferred,error\n");
 	for (size_t k = first; k < n; k++) {
 		const struct mig *m = &rows[opts->reverse ? n - 1 - (k - first) : k];
-		if (o->fmt == OUT_TABLE)
-			table_row(&line, m);
-		else if (o->fmt == OUT_JSON)
+		if (o->fmt == OUT_JSON)
 			json_row(&line, m);
 		else
 			csv_row(o, &line, m);
@@ -663,8 +631,11 @@ static int run(const struct mig_opts *o)
 	if (nrows)
 		qsort(rows, nrows, sizeof *rows, by_start);
 	struct out out;
+	pager_start(o->idx.no_pager);
 	out_init(&out, o->fmt, stdout);
 	rc = print_rows(&out, rows, nrows, o);
+	if (rc == CLI_OK && nrows == 0)
+		rc = CLI_NEGATIVE;      /* as query: nothing matched */
 out:
 	free(rows);
 	recs_free(&r);

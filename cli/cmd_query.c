@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pager.h"
 #include "query.h"
 #include "util.h"
 
@@ -45,10 +46,12 @@ static void help(void)
 	       "                         received, one per line) or csv\n"
 	       "  -f, --follow           keep printing new events as they are stored; stop with\n"
 	       "                         Ctrl-C\n"
+	       "      --no-pager         do not pipe the output into $PAGER (less) on a terminal\n"
 	       "      --timeline         one VM (--vm) across hosts, a migration or failover as one\n"
 	       "                         row ('hvtrail query --timeline --help')\n"
 	       "  -h, --help             this help\n\n"
-	       "Exit status: 0 done, 2 usage error, 3 cannot open the index, 4 index or output error.\n",
+	       "Exit status: 0 done, 1 no event matched (the table says '-- No entries --'),\n"
+	       "2 usage error, 3 cannot open the index, 4 index or output error.\n",
 	       CLI_PROG, CMD, cli_index_help, FOLLOW_DEFAULT_LINES);
 }
 
@@ -238,6 +241,9 @@ static int run(struct query_opts *o)
 
 	if (rc != CLI_OK)
 		return rc;
+	/* journalctl pages, except when following */
+	if (!o->follow)
+		pager_start(o->idx.no_pager);
 	out_init(&out, o->fmt, stdout);
 	/* Take the index's high-water mark before printing, so the follow
 	 * loop starts after everything that was already there. */
@@ -248,7 +254,16 @@ static int run(struct query_opts *o)
 	if (rc == CLI_OK && o->follow && !out.err) {
 		out.flush_each = true;
 		rc = follow_run(&ix, &o->q, &out, HVT_MAX(mark, printed));
+	} else if (rc == CLI_OK) {
+		/* "-- No entries --" and exit 1, so that a mistyped --vm does
+		 * not look like a quiet trail (docs: hvtrail(1), EXIT STATUS) */
+		out_finish(&out);
+		rc = query_output_status(&out);
+		if (rc == CLI_OK && out.rows == 0)
+			rc = CLI_NEGATIVE;
 	}
+	if (out.table)
+		out_finish(&out);
 	cli_index_close(&ix);
 	return rc;
 }

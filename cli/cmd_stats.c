@@ -2,7 +2,11 @@
  * host's forwarder last reported about itself (spool depth and the like). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +16,13 @@
 #include "cli.h"
 #include "index_open.h"
 #include "output.h"
+#include "pager.h"
 #include "timefmt.h"
 #include "util.h"
 
 #define CMD "stats"
 #define PARSED (-1)
+#define HEALTH_SIZE 4096     /* collector/health.h HEALTH_FILE_SIZE */
 
 struct stats_opts {
 	struct cli_index_opts idx;
@@ -50,8 +56,15 @@ static void help(void)
 	       "      --host HOST        only this host\n"
 	       "      --streams          also one line per stream\n"
 	       "  -o, --output FORMAT    table (default) or json (one object per host)\n"
+	       "      --no-pager         do not pipe the output into $PAGER (less) on a terminal\n"
 	       "  -h, --help             this help\n\n"
-	       "Exit status: 0 done, 2 usage error, 3 cannot open the index, 4 index or output error.\n",
+	       "The row '(collector)' is the collector's own receiver: what it accepted,\n"
+	       "rejected and refused.  With -c or --db it also reads the collector's health\n"
+	       "file (STATE_DIR/health, the directory of --db) and says when the collector\n"
+	       "cannot store what it receives (full disk, index refusing writes): since when,\n"
+	       "and why.\n\n"
+	       "Exit status: 0 done, 1 the collector cannot store, 2 usage error, 3 cannot open\n"
+	       "the index, 4 index or output error.\n",
 	       CLI_PROG, CMD, CLI_PROG, cli_index_help);
 }
 
@@ -165,8 +178,6 @@ static void table_free(struct host_table *t)
 	free(t->v);
 }
 
-/* ---- table output ------------------------------------------------------ */
-
 static const char *when(long long us, char *buf, size_t size)
 {
 	if (!us)
@@ -176,6 +187,119 @@ static const char *when(long long us, char *buf, size_t size)
 	buf[20] = '\0';
 	return buf;
 }
+
+/* ---- the collector's health file (collector/health.h) -------------------- */
+
+struct health {
+	bool known;                   /* the file was found and read */
+	bool storing;
+	bool running;                 /* its state directory is locked */
+	long long updated_us;
+	json_object *problems;        /* array of {part, since_us, why} */
+	char path[4200];
+};
+
+/* Where the collector keeps its state: [collector] state_dir from -c, or
+ * the directory of --db (the default layout, STATE_DIR/trail.db). */
+static bool state_dir_of(const struct stats_opts *o, const struct cli_index *ix, char *dir, size_t size)
+{
+	if (o->idx.db) {
+		hvt_strlcpy(dir, o->idx.db, size);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			hvt_strlcpy(dir, ".", size);
+		return true;
+	}
+	if (o->idx.clickhouse)
+		return false;
+	const char *sd = "/var/lib/hvtrail/collector";
+	struct hvt_conf_section *c = hvt_conf_find(ix->conf, "collector");
+	for (const struct hvt_conf_entry *e = c ? c->entries : NULL; e; e = e->next)
+		if (strcmp(e->key, "state_dir") == 0)
+			sd = e->value;
+	hvt_strlcpy(dir, sd, size);
+	return true;
+}
+
+static void read_health(const struct stats_opts *o, const struct cli_index *ix, struct health *h)
+{
+	char dir[4096], buf[HEALTH_SIZE + 1];
+
+	memset(h, 0, sizeof *h);
+	if (!state_dir_of(o, ix, dir, sizeof dir))
+		return;
+	snprintf(h->path, sizeof h->path, "%s/health", dir);
+	int fd = open(h->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, HEALTH_SIZE);
+	close(fd);
+	json_object *j = n > 0 ? json_tokener_parse((buf[n] = '\0', buf)) : NULL;
+	if (!j)
+		return;
+	json_object *v;
+	h->known = true;
+	h->storing = !json_object_object_get_ex(j, "storing", &v) || json_object_get_boolean(v);
+	if (json_object_object_get_ex(j, "updated_us", &v))
+		h->updated_us = json_object_get_int64(v);
+	if (json_object_object_get_ex(j, "problems", &v))
+		h->problems = json_object_get(v);
+	json_object_put(j);
+	/* the collector holds STATE_DIR/lock while it runs */
+	char *lock = hvt_asprintf("%s/lock", dir);
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	h->running = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+}
+
+static const char *ago(long long us, char *buf, size_t size)
+{
+	long long s = (hvt_now_us() - us) / 1000000;
+
+	if (!us)
+		return "-";
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 7200)
+		snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 172800)
+		snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+	return buf;
+}
+
+/* "the collector cannot store ..." lines, on stdout before the table. */
+static void print_health(const struct health *h)
+{
+	char a[40], b[40];
+
+	if (!h->known || h->storing)
+		return;
+	size_t n = h->problems ? json_object_array_length(h->problems) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(h->problems, i), *v;
+		long long since = json_object_object_get_ex(p, "since_us", &v) ? json_object_get_int64(v) : 0;
+		const char *why = json_object_object_get_ex(p, "why", &v) ? json_object_get_string(v) : "?";
+		struct hvt_buf clean = { 0 };
+		out_sanitize(&clean, why);
+		printf("COLLECTOR CANNOT STORE since %s (%s ago): %s\n", when(since, a, sizeof a),
+		       ago(since, b, sizeof b), hvt_buf_cstr(&clean));
+		hvt_buf_free(&clean);
+	}
+	if (!h->running)
+		printf("(the collector is not running now: %s is from its last run)\n", h->path);
+	printf("\n");
+}
+
+/* ---- table output ------------------------------------------------------ */
+
 
 /* The forwarder's JSON as "a.b=1 c=x" on one line; nested keys joined by dots. */
 static void flatten(struct hvt_buf *b, const char *prefix, json_object *o)
@@ -194,10 +318,17 @@ static void flatten(struct hvt_buf *b, const char *prefix, json_object *o)
 	}
 }
 
+/* The collector's own row is its receiver's report, not a forwarder's. */
+static bool is_collector(const struct host_row *h)
+{
+	return strcmp(h->host, "(collector)") == 0;
+}
+
 static void print_report(const struct host_row *h)
 {
 	struct hvt_buf b = { 0 };
 	json_object *o = h->report ? json_tokener_parse(h->report) : NULL;
+	char age[40];
 
 	if (!h->report)
 		hvt_buf_append_str(&b, "(no report from its forwarder)");
@@ -205,24 +336,37 @@ static void print_report(const struct host_row *h)
 		flatten(&b, "", o);
 	else
 		out_sanitize(&b, h->report);
-	printf("    forwarder: %s\n", hvt_buf_cstr(&b));
+	if (!h->report)
+		printf("    forwarder: %s\n", hvt_buf_cstr(&b));
+	else
+		printf("    %s, reported %s ago: %s\n", is_collector(h) ? "this collector's receiver" : "forwarder",
+		       ago(h->report_at, age, sizeof age), hvt_buf_cstr(&b));
 	json_object_put(o);
 	hvt_buf_free(&b);
 }
 
 static void print_table(const struct host_table *t, bool streams)
 {
-	char a[40], b[40], c[40];
+	char a[40], b[40], c[40], d[40];
+	int hw = 4;
 
-	printf("%-20s %10s %7s %8s  %-20s  %-20s  %s\n", "HOST", "EVENTS", "STREAMS", "MISSING",
-	       "LAST EVENT (UTC)", "LAST STORED (UTC)", "LAST REPORT (UTC)");
+	for (size_t i = 0; i < t->n; i++) {
+		struct hvt_buf host = { 0 };
+		out_sanitize(&host, t->v[i].host);
+		hw = HVT_MAX(hw, (int)host.len);
+		hvt_buf_free(&host);
+	}
+	hw = HVT_MIN(hw, 64);
+	printf("%-*s %10s %7s %8s  %-20s  %-20s  %-20s  %s\n", hw, "HOST", "EVENTS", "STREAMS", "MISSING",
+	       "LAST EVENT (UTC)", "LAST STORED (UTC)", "LAST REPORT (UTC)", "REPORT AGE");
 	for (size_t i = 0; i < t->n; i++) {
 		const struct host_row *h = &t->v[i];
 		struct hvt_buf host = { 0 };
 		out_sanitize(&host, h->host);
-		printf("%-20s %10" PRIu64 " %7zu %8" PRIu64 "  %-20s  %-20s  %s\n", hvt_buf_cstr(&host),
+		printf("%-*s %10" PRIu64 " %7zu %8" PRIu64 "  %-20s  %-20s  %-20s  %s\n", hw, hvt_buf_cstr(&host),
 		       h->events, h->nsv, h->missing, when(h->last_ts, a, sizeof a),
-		       when(h->last_indexed, b, sizeof b), when(h->report_at, c, sizeof c));
+		       when(h->last_indexed, b, sizeof b), when(h->report_at, c, sizeof c),
+		       ago(h->report_at, d, sizeof d));
 		hvt_buf_free(&host);
 		for (size_t j = 0; streams && j < h->nsv; j++)
 			printf("    stream %s: %" PRIu64 " events, highest seq %" PRIu64 ", last event %s\n",
@@ -260,8 +404,31 @@ static json_object *streams_json(const struct host_row *h)
 	return a;
 }
 
-static void print_json(const struct host_table *t, bool streams)
+static json_object *health_json(const struct health *hl)
 {
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "storing", json_object_new_boolean(hl->storing));
+	json_object_object_add(o, "running", json_object_new_boolean(hl->running));
+	json_object_object_add(o, "problems", hl->problems ? json_object_get(hl->problems) : json_object_new_array());
+	return o;
+}
+
+static void print_json(const struct host_table *t, bool streams, const struct health *hl)
+{
+	bool has_collector = false;
+
+	for (size_t i = 0; i < t->n; i++)
+		has_collector = has_collector || is_collector(&t->v[i]);
+	if (hl->known && !has_collector && !t->only) {
+		/* the collector's health even before its first stats report */
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "host", json_object_new_string("(collector)"));
+		json_object_object_add(o, "collector_health", health_json(hl));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct host_row *h = &t->v[i];
 		json_object *o = json_object_new_object();
@@ -274,8 +441,16 @@ static void print_json(const struct host_table *t, bool streams)
 		json_object_object_add(o, "missing", json_object_new_int64((int64_t)h->missing));
 		json_object_object_add(o, "last_event", json_time(h->last_ts));
 		json_object_object_add(o, "last_stored", json_time(h->last_indexed));
+		/* "forwarder" also for the collector's row (its receiver's report),
+		 * which "role" names; scripts read both the same way */
+		json_object_object_add(o, "role", json_object_new_string(is_collector(h) ? "collector" : "forwarder"));
 		json_object_object_add(o, "forwarder", report);
 		json_object_object_add(o, "forwarder_reported", json_time(h->report_at));
+		if (is_collector(h) && hl->known)
+			json_object_object_add(o, "collector_health", health_json(hl));
+		if (h->report_at)
+			json_object_object_add(o, "report_age_s",
+					       json_object_new_int64((hvt_now_us() - h->report_at) / 1000000));
 		if (streams)
 			json_object_object_add(o, "stream_list", streams_json(h));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -292,14 +467,24 @@ static int run(const struct stats_opts *o)
 
 	if (rc != CLI_OK)
 		return rc;
+	struct health hl;
+	read_health(o, &ix, &hl);
 	rc = gather(&ix, &t);
 	if (rc == CLI_OK) {
-		if (o->json)
-			print_json(&t, o->streams);
-		else
+		pager_start(o->idx.no_pager);
+		if (o->json) {
+			print_json(&t, o->streams, &hl);
+		} else {
+			print_health(&hl);
 			print_table(&t, o->streams);
+		}
 		rc = cli_output_status(CMD);
+		if (rc == CLI_OK && hl.known && !hl.storing) {
+			cli_error(CMD, "the collector cannot store what it receives (see above)");
+			rc = CLI_NEGATIVE;
+		}
 	}
+	json_object_put(hl.problems);
 	table_free(&t);
 	cli_index_close(&ix);
 	return rc;

@@ -25,6 +25,8 @@ bool cli_index_option(struct cli_index_opts *o, int opt, const char *arg)
 		o->clickhouse = arg;
 	else if (opt == CLI_OPT_CONFIG)
 		o->config = arg;
+	else if (opt == CLI_OPT_NO_PAGER)
+		o->no_pager = true;
 	else
 		return false;
 	return true;

@@ -15,16 +15,19 @@
 #include "hvtrail-plugin.h"
 
 /* getopt_long values of the shared options (beyond any char). */
-enum { CLI_OPT_DB = 0x100, CLI_OPT_CLICKHOUSE = 0x101, CLI_OPT_CONFIG = 'c' };
+enum { CLI_OPT_DB = 0x100, CLI_OPT_CLICKHOUSE = 0x101, CLI_OPT_NO_PAGER = 0x102, CLI_OPT_CONFIG = 'c' };
+/* --no-pager rides along: every command that reads the index prints for people */
 #define CLI_INDEX_LONG_OPTIONS \
 	{ "db", required_argument, NULL, CLI_OPT_DB }, \
 	{ "clickhouse", required_argument, NULL, CLI_OPT_CLICKHOUSE }, \
+	{ "no-pager", no_argument, NULL, CLI_OPT_NO_PAGER }, \
 	{ "config", required_argument, NULL, CLI_OPT_CONFIG }
 
 struct cli_index_opts {
 	const char *db;
 	const char *clickhouse;
 	const char *config;
+	bool no_pager;
 };
 
 struct cli_index {

@@ -10,16 +10,10 @@
 
 #include "event.h"
 #include "output.h"
+#include "pager.h"
+#include "table.h"
 #include "timefmt.h"
 #include "util.h"
-
-/* Table columns.  Time is ISO 8601 UTC to the second (20 characters); the
- * stored JSON keeps microseconds for -o json. */
-#define W_TIME 20
-#define W_HOST 14
-#define W_VM 16
-#define W_TYPE 20
-#define W_MSG_MIN 40
 
 /* Rows come from our own index, already validated by the collector under
  * its limits; do not refuse them here over smaller defaults. */
@@ -58,9 +52,18 @@ void out_init(struct out *o, enum out_format fmt, FILE *f)
 	memset(o, 0, sizeof *o);
 	o->fmt = fmt;
 	o->f = f;
-	o->tty = isatty(fileno(f));
+	/* through the pager, stdout is a pipe to it but the table is for the
+	 * terminal underneath */
+	o->paged = f == stdout && pager_active();
+	o->tty = o->paged ? pager_tty(&o->columns) : isatty(fileno(f));
+	if (o->tty && !o->paged)
+		o->columns = terminal_columns(fileno(f));
 	o->color = o->tty && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
-	o->columns = o->tty ? terminal_columns(fileno(f)) : 0;
+}
+
+int out_screen(const struct out *o)
+{
+	return o->tty && !o->paged ? o->columns : 0;
 }
 
 void out_sanitize(struct hvt_buf *b, const char *s)
@@ -79,60 +82,6 @@ void out_sanitize(struct hvt_buf *b, const char *s)
 	}
 }
 
-/* Display width of UTF-8 text: one column per code point (no wide-character tables). */
-static int text_width(const char *s, size_t n)
-{
-	int w = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
-/* Bytes of s that fill at most `width` columns. */
-static size_t prefix_bytes(const char *s, size_t n, int width)
-{
-	size_t i = 0;
-
-	for (int w = 0; i < n; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && w++ == width)
-			break;
-	}
-	return i;
-}
-
-/* One table cell: sanitised, cut to width on a terminal (marked with an
- * ellipsis), padded to width unless it is the last. */
-static void put_cell(struct out *o, struct hvt_buf *line, const char *text, int width, bool last)
-{
-	struct hvt_buf cell = { 0 };
-	int w;
-
-	out_sanitize(&cell, text && *text ? text : "-");
-	w = text_width(cell.data, cell.len);
-	if (o->tty && w > width) {
-		hvt_buf_append(line, cell.data, prefix_bytes(cell.data, cell.len, width - 1));
-		hvt_buf_append_str(line, "\u2026");
-		w = width;
-	} else {
-		hvt_buf_append(line, cell.data, cell.len);
-	}
-	if (!last) {
-		for (; w < width; w++)
-			hvt_buf_append(line, " ", 1);
-		hvt_buf_append(line, " ", 1);
-	}
-	hvt_buf_free(&cell);
-}
-
-static int msg_width(const struct out *o)
-{
-	int used = W_TIME + W_HOST + W_VM + W_TYPE + 4;
-
-	return o->tty ? HVT_MAX(W_MSG_MIN, o->columns - used) : 1 << 30;
-}
-
 /* Severity colours as journalctl uses them. */
 static const char *color_of(int severity)
 {
@@ -145,17 +94,15 @@ static const char *color_of(int severity)
 	return NULL;
 }
 
-static void table_header(struct out *o, struct hvt_buf *line)
-{
-	put_cell(o, line, "TIME (UTC)", W_TIME, false);
-	put_cell(o, line, "HOST", W_HOST, false);
-	put_cell(o, line, "VM", W_VM, false);
-	put_cell(o, line, "TYPE", W_TYPE, false);
-	put_cell(o, line, "MESSAGE", msg_width(o), true);
-	hvt_buf_append(line, "\n", 1);
-}
+static const struct table_col query_cols[] = {
+	{ "TIME (UTC)", false, 0 },
+	{ "HOST", false, 40 },
+	{ "VM", false, 40 },
+	{ "TYPE", false, 48 },
+	{ "MESSAGE", false, 0 },
+};
 
-static void table_row(struct out *o, struct hvt_buf *line, const struct hvt_event *ev)
+static void table_row(struct out *o, const struct hvt_event *ev)
 {
 	char ts[40];
 	const char *color = o->color ? color_of(ev->severity) : NULL;
@@ -163,16 +110,14 @@ static void table_row(struct out *o, struct hvt_buf *line, const struct hvt_even
 	hvt_format_rfc3339(ev->ts_us, ts, sizeof ts);
 	ts[19] = 'Z';
 	ts[20] = '\0';
-	if (color)
-		hvt_buf_append_str(line, color);
-	put_cell(o, line, ts, W_TIME, false);
-	put_cell(o, line, ev->host, W_HOST, false);
-	put_cell(o, line, ev->vm_name ? ev->vm_name : ev->vm_uuid, W_VM, false);
-	put_cell(o, line, ev->type, W_TYPE, false);
-	put_cell(o, line, ev->msg, msg_width(o), true);
-	if (color)
-		hvt_buf_append_str(line, "\033[0m");
-	hvt_buf_append(line, "\n", 1);
+	const char *cells[] = { ts, ev->host, ev->vm_name ? ev->vm_name : ev->vm_uuid, ev->type, ev->msg };
+	if (!o->table) {
+		o->table = hvt_calloc(1, sizeof *o->table);
+		table_init(o->table, query_cols, (int)HVT_ARRAY_SIZE(query_cols), o->f, out_screen(o));
+	}
+	table_add(o->table, cells, color);
+	if (o->table->err && !o->err)
+		o->err = o->table->err;
 }
 
 /* RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR
@@ -256,23 +201,27 @@ int out_row(struct out *o, const struct hvt_row *row)
 	struct hvt_event *ev;
 	int rc;
 
+	o->rows++;
 	if (o->fmt == OUT_JSON) {
 		if (write_out(o, row->raw, row->raw_len) < 0)
 			return -1;
 		return write_out(o, "\n", 1);
 	}
+	if (o->err)
+		return -1;
+	ev = decode(row);
+	if (o->fmt == OUT_TABLE) {
+		table_row(o, ev);
+		hvt_event_free(ev);
+		if (o->flush_each)
+			return out_flush(o);
+		return o->err ? -1 : 0;
+	}
 	if (!o->header_done) {
-		if (o->fmt == OUT_TABLE)
-			table_header(o, &line);
-		else
-			csv_header(&line);
+		csv_header(&line);
 		o->header_done = true;
 	}
-	ev = decode(row);
-	if (o->fmt == OUT_TABLE)
-		table_row(o, &line, ev);
-	else
-		csv_row(o, &line, ev);
+	csv_row(o, &line, ev);
 	hvt_event_free(ev);
 	rc = write_out(o, line.data, line.len);
 	hvt_buf_free(&line);
@@ -281,6 +230,8 @@ int out_row(struct out *o, const struct hvt_row *row)
 
 int out_flush(struct out *o)
 {
+	if (o->table && !o->err && table_flush(o->table, o->flush_each) < 0)
+		o->err = o->table->err;
 	if (o->err)
 		return -1;
 	if (fflush(o->f) != 0) {
@@ -288,4 +239,18 @@ int out_flush(struct out *o)
 		return -1;
 	}
 	return 0;
+}
+
+int out_finish(struct out *o)
+{
+	int rc = out_flush(o);
+
+	if (rc == 0 && o->rows == 0 && o->fmt == OUT_TABLE && fprintf(o->f, OUT_NO_ENTRIES "\n") < 0)
+		o->err = errno ? errno : EIO;
+	if (o->table) {
+		table_free(o->table);
+		free(o->table);
+		o->table = NULL;
+	}
+	return out_flush(o);
 }

@@ -10,14 +10,19 @@
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
+struct table;
+
 struct out {
 	enum out_format fmt;
 	FILE *f;
-	bool tty;                     /* a terminal: cut cells to fit */
+	bool tty;                     /* for a terminal (directly or through the pager) */
+	bool paged;                   /* through the pager (cli/pager.h) */
 	bool color;                   /* ... and colour by severity */
 	int columns;                  /* terminal width */
 	bool flush_each;              /* follow mode: every row reaches the reader at once */
 	bool header_done;
+	size_t rows;                  /* rows printed (or held for the table) */
+	struct table *table;          /* OUT_TABLE: the rows being laid out */
 	int err;                      /* errno of the first failed write, 0 if none */
 };
 
@@ -27,8 +32,16 @@ bool out_format_parse(const char *s, enum out_format *fmt);
 void out_init(struct out *o, enum out_format fmt, FILE *f);
 /* Print one row; 0, or -1 once writing failed (o->err says why). */
 int out_row(struct out *o, const struct hvt_row *row);
-/* Flush; 0 or -1 as out_row. */
+/* Flush (a table is laid out and printed here); 0 or -1 as out_row. */
 int out_flush(struct out *o);
+/* After the last row: flush, print "-- No entries --" in table format when
+ * there was none, and free.  0 or -1 as out_row. */
+int out_finish(struct out *o);
+/* For a table: the width to cut the last column to (0: never), i.e. the
+ * terminal's when printing straight to it. */
+int out_screen(const struct out *o);
+/* journalctl's words for an empty result, on a line of their own. */
+#define OUT_NO_ENTRIES "-- No entries --"
 
 /* Write s with control characters (C0, DEL, C1) escaped as \n, \t, \xHH:
  * event text comes from VMs and hosts and must not drive the terminal. */

@@ -86,14 +86,14 @@ expect_grep "the typo is pointed out" err "did you mean 'synchronous'"
 
 echo "# query output"
 expect_rc 0 "table" "$HVTRAIL" query "${DB[@]}"
-expect_out "table, oldest first, control characters escaped" \
-"TIME (UTC)           HOST           VM               TYPE                 MESSAGE
-2026-11-22T08:00:00Z hv3            -                syslog.message       sshd: accepted
-2026-11-22T09:00:00Z hv2            db1              vm.started           VM started
-2026-11-22T10:00:00Z hv1            web1             vm.started           VM started
-2026-11-22T10:05:00Z hv1            web1             migration.started    migration to hv2
-2026-11-22T10:05:09Z hv1            web1             migration.completed  done, downtime 45 ms
-2026-11-22T11:00:00Z hv2            db1              colo.failover        failover \x1b[31mred"
+expect_out "table, oldest first, columns as wide as their widest cell, control characters escaped" \
+"TIME (UTC)            HOST  VM    TYPE                 MESSAGE
+2026-11-22T08:00:00Z  hv3   -     syslog.message       sshd: accepted
+2026-11-22T09:00:00Z  hv2   db1   vm.started           VM started
+2026-11-22T10:00:00Z  hv1   web1  vm.started           VM started
+2026-11-22T10:05:00Z  hv1   web1  migration.started    migration to hv2
+2026-11-22T10:05:09Z  hv1   web1  migration.completed  done, downtime 45 ms
+2026-11-22T11:00:00Z  hv2   db1   colo.failover        failover \\x1b[31mred"
 expect_rc 0 "json" "$HVTRAIL" query "${DB[@]}" -o json
 sort out > got.sorted; sort events.jsonl | grep -v '^#' > want.sorted
 cmp -s got.sorted want.sorted && ok "-o json prints the stored JSON byte for byte" || bad "-o json differs from what was stored"
@@ -116,7 +116,11 @@ check_ids "--id" "$S2-4 " --id $S2-4
 check_ids "-n: the newest, oldest first" "$S1-3 $S2-4 " -n 2
 check_ids "-n -r: the newest, newest first" "$S2-4 $S1-3 " -n 2 -r
 check_ids "-r: all, newest first" "$S2-4 $S1-3 $S1-2 $S1-1 $S2-1 $SL " -r
-check_ids "no match is no error" "" --vm nosuchvm
+check_ids "no match prints no JSON" "" --vm nosuchvm
+expect_rc 1 "no match: exit 1 (a mistyped --vm is not a quiet trail)" "$HVTRAIL" query "${DB[@]}" --vm nosuchvm
+expect_out "no match: journalctl's words" "-- No entries --"
+expect_rc 1 "no match in json: exit 1, nothing printed" "$HVTRAIL" query "${DB[@]}" --vm nosuchvm -o json
+expect_out "no match in json: nothing on stdout" ""
 
 echo "# follow"
 "$HVTRAIL" query "${DB[@]}" -f --vm web1 -n 1 -o json > follow.out 2> follow.err &
@@ -140,7 +144,7 @@ rc=${PIPESTATUS[0]}
 
 echo "# stats and gaps"
 expect_rc 0 "stats" "$HVTRAIL" stats "${DB[@]}"
-expect_grep "stats shows the forwarder's report" out "forwarder: spool.depth=3 out.acked=3"
+expect_grep "stats shows the forwarder's report and its age" out "forwarder, reported [0-9][0-9]*s ago: spool.depth=3 out.acked=3"
 expect_grep "stats counts events and missing ones" out "^hv2  *3  *1  *2 "
 expect_grep "the syslog stream misses nothing" out "^hv3  *1  *1  *0 "
 expect_rc 0 "stats -o json --streams" "$HVTRAIL" stats "${DB[@]}" -o json --streams --host hv1
@@ -153,6 +157,63 @@ expect_rc 1 "gaps -o json" "$HVTRAIL" gaps "${DB[@]}" -o json
 expect_out "gaps json" "{\"host\":\"hv2\",\"stream\":\"$S2\",\"from\":2,\"to\":3,\"missing\":2}"
 printf '[collector]\nbatch_size = 5\n[idx_sqlite]\npath = %s/trail.db\n' "$dir" > collector.conf
 expect_rc 1 "-c finds the index in the collector's config" "$HVTRAIL" gaps -c collector.conf
+
+echo "# the collector's row and its health file"
+printf '#stats (collector) {"frames":7,"events":5}\n' | "$MKINDEX" trail.db 2>> mk.err
+expect_rc 0 "stats with the collector's own row" "$HVTRAIL" stats "${DB[@]}"
+expect_grep "the collector's row is named as such, not 'forwarder'" out "this collector's receiver, reported [0-9][0-9]*s ago: frames=7 events=5"
+# what collector/health.c writes when the disk is full (the file sits beside trail.db)
+since=$(( $(date +%s) - 125 ))000000
+printf '{"pid":1,"updated_us":%s,"storing":false,"problems":[{"part":"inbox","since_us":%s,"why":"inbox: cannot store a received event: No space left on device"}]}\n' \
+	"$since" "$since" > health
+expect_rc 1 "stats while the collector cannot store: exit 1" "$HVTRAIL" stats "${DB[@]}"
+expect_grep "says it plainly, since when and why" out "^COLLECTOR CANNOT STORE since .*Z (2m0[5-9]s ago): inbox: cannot store a received event: No space left on device"
+expect_grep "and that the collector is not running" out "the collector is not running now"
+expect_rc 1 "stats -o json while it cannot store: exit 1" "$HVTRAIL" stats "${DB[@]}" -o json
+expect_grep "json says so too, in the collector's row" out '"collector_health":{"storing":false,"running":false,"problems":\[{"part":"inbox"'
+printf '{"pid":1,"updated_us":1,"storing":true,"problems":[]}\n' > health
+expect_rc 0 "stats when the collector stores again: exit 0" "$HVTRAIL" stats "${DB[@]}"
+rm -f health
+
+echo "# columns, pager"
+{
+	ev hv1.example.org $S1 1 migration.incoming.completed web-frontend-01 "" 2026-11-22T10:00:00Z info "arrived"
+	ev hv2 $S2 1 vm.started db1 "" 2026-11-22T10:00:01Z info "a rather long message that does not fit on a narrow terminal at all"
+	ev hv2 $S2 2 migration.incoming.failed web-frontend-01 "" 2026-11-22T10:00:02Z warning "failed"
+} | "$MKINDEX" cols.db 2>> mk.err
+expect_rc 0 "a table of long types, piped" "$HVTRAIL" query --db cols.db
+# the MESSAGE column starts at the same place on every line
+col=$(head -1 out | awk '{ print index($0, "MESSAGE") }')
+awk -v c="$col" 'substr($0, c - 2, 2) != "  " || substr($0, c, 1) == " " { exit 1 }' out &&
+	ok "piped: every row's columns line up with the header" || { bad "piped columns break"; cat out; }
+grep -q "migration.incoming.completed" out && grep -q "migration.incoming.failed" out &&
+	ok "piped: long types are whole" || bad "piped: a type was cut: $(cat out)"
+if command -v script >/dev/null; then
+	# on a terminal of 120 columns, without the pager: names and types whole, only the message cut
+	script -qec "stty cols 120; PAGER= $HVTRAIL query --db cols.db --no-pager" /dev/null | tr -d '\r' > tty.out
+	grep -q "migration.incoming.completed" tty.out && grep -q "migration.incoming.failed" tty.out &&
+		grep -q "web-frontend-01" tty.out && ok "terminal: types and names are never cut" ||
+		bad "terminal: a type or name was cut: $(cat tty.out)"
+	sed 's/…/./g' tty.out | awk 'length($0) > 120 { exit 1 }' && grep -q "a rather long.*…$" tty.out &&
+		ok "terminal: the message is cut at the screen's edge with an ellipsis" ||
+		bad "terminal: lines wider than the screen or no ellipsis: $(cat tty.out)"
+	# the pager: $PAGER gets the table, with less's options as journalctl sets them
+	script -qec "PAGER='cat > $dir/paged.out; echo \"LESS=\$LESS\" > $dir/pager.env' $HVTRAIL query --db cols.db" \
+		/dev/null > /dev/null
+	grep -q "migration.incoming.failed" paged.out && ok "on a terminal the output goes through \$PAGER" ||
+		bad "nothing reached the pager: $(cat paged.out 2>&1)"
+	grep -q "^LESS=FRSXMK$" pager.env && ok "the pager gets LESS=FRSXMK" || bad "pager env: $(cat pager.env 2>&1)"
+	grep -q "a rather long message that does not fit on a narrow terminal at all$" paged.out &&
+		ok "through the pager (less -S) the message is whole" || bad "paged message cut: $(cat paged.out)"
+	rm -f paged.out
+	script -qec "PAGER='cat > $dir/paged.out' $HVTRAIL query --db cols.db --no-pager" /dev/null > tty.out
+	[ ! -e paged.out ] && grep -q "migration.incoming.failed" tty.out && ok "--no-pager prints straight to the terminal" ||
+		bad "--no-pager still paged"
+	"$HVTRAIL" query --db cols.db > piped.out
+	[ ! -e paged.out ] && ok "piped output is never paged" || bad "piped output went to the pager"
+else
+	echo "skip - no 'script' (util-linux) for the terminal checks"
+fi
 
 [ $fails -eq 0 ] && echo "all CLI checks passed" || echo "$fails CLI check(s) failed"
 [ $fails -eq 0 ]

@@ -75,12 +75,14 @@ DB=(--db "$dir/trail.db")
 echo "# one row per migration"
 expect_rc 0 "migrations (table)" "$HVTRAIL" migrations "${DB[@]}"
 expect_out "the table: start, VM, from -> to, outcome, figures, error" \
-"STARTED (UTC)        VM               FROM -> TO                     OUTCOME         TOTAL  DOWNTIME PASSES       RAM ERROR
-2026-11-22T10:05:00Z web1             hv1 -> hv2                     completed     1.119 s     16 ms      7 172.9 MiB
-2026-11-22T10:10:00Z web1             hv1 -> hv2                     cancelled           -         -      2         -
-2026-11-22T10:15:00Z web1             hv1 -> hv3                     failed              -         -      3         - Unable to write to socket, peer gone
-2026-11-22T10:20:00Z db1              hv2 -> hv3                     colo                -         -      -         -
-2026-11-22T10:30:00Z db1              hv3 -> ?                       in-progress         -         -      -         -"
+"STARTED (UTC)         VM    FROM -> TO  OUTCOME        TOTAL  DOWNTIME  PASSES        RAM  ERROR
+2026-11-22T10:05:00Z  web1  hv1 -> hv2  completed    1.119 s     16 ms       7  172.9 MiB
+2026-11-22T10:10:00Z  web1  hv1 -> hv2  cancelled          -         -       2          -
+2026-11-22T10:15:00Z  web1  hv1 -> hv3  failed             -         -       3          -  Unable to write to socket, peer gone
+2026-11-22T10:20:00Z  db1   hv2 -> hv3  colo               -         -       -          -
+2026-11-22T10:30:00Z  db1   hv3 -> ?    in-progress        -         -       -          -"
+expect_rc 1 "no migration matches: exit 1" "$HVTRAIL" migrations "${DB[@]}" --vm nosuchvm
+expect_out "no migration matches: journalctl's words" "-- No entries --"
 
 expect_rc 0 "migrations -o json" "$HVTRAIL" migrations "${DB[@]}" -o json
 expect_out "json: one object per migration, link and figures included" \

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pager.h"
 #include "event.h"
 #include "index_open.h"
 #include "timefmt.h"
@@ -512,8 +513,11 @@ static int run(const struct tl_opts *o)
 			row_free(&rows[i]);
 	}
 	struct out out;
+	pager_start(o->idx.no_pager);
 	out_init(&out, o->fmt, stdout);
 	rc = tl_print(&out, rows, kept);
+	if (rc == CLI_OK && kept == 0)
+		rc = CLI_NEGATIVE;      /* as query: nothing matched */
 out:
 	for (size_t i = 0; i < kept; i++)
 		row_free(&rows[i]);

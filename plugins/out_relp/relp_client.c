@@ -91,6 +91,25 @@ static void note_error(struct relp_client *c, const char *fmt, ...)
 	c->saw_error = true;
 }
 
+/* What librelp's and GnuTLS's words mean in an established session, in
+ * ours: they name the layer that noticed ("Error in the pull function",
+ * "error waiting on required session state"), not what happened. */
+static const char *session_words(const char *msg, relpRetVal code)
+{
+	if (code == RELP_RET_SESSION_BROKEN && msg && strstr(msg, "required session state"))
+		return "the collector did not answer within the timeout (no RELP acknowledgement)";
+	if (msg && strstr(msg, "gnutls error -54"))
+		return "the collector closed the connection, or the network dropped it";
+	if (msg && strstr(msg, "gnutls error -110"))
+		return "the collector ended the TLS session without a goodbye";
+	if (code == RELP_RET_SESSION_BROKEN)
+		return "the session broke";
+	return NULL;
+}
+
+/* librelp reports one failure as a cascade (the TLS read, then "session
+ * broken", then "error waiting on required session state"): the first is
+ * the cause and the only one kept for the log line drop_session writes. */
 static void on_err(void *usr, char *objinfo, char *msg, relpRetVal code)
 {
 	struct relp_client *c = usr;
@@ -98,9 +117,16 @@ static void on_err(void *usr, char *objinfo, char *msg, relpRetVal code)
 
 	if (!c || c->refused)         /* the refusal said it better */
 		return;
+	if (c->saw_error) {
+		hvt_debug("out_relp: %s: %s (librelp %d; a consequence of the error noted before)", objinfo, msg,
+			  (int)code);
+		return;
+	}
 	const char *why = hvt_tls_handshake_words(msg, &routine);
 	if (why && !routine)
-		note_error(c, "%s: %s: %s (librelp %d)", objinfo, why, msg, (int)code);
+		note_error(c, "%s (%s: %s, librelp %d)", why, objinfo, msg, (int)code);
+	else if ((why = session_words(msg, code)))
+		note_error(c, "%s (%s: %s, librelp %d)", why, objinfo, msg, (int)code);
 	else
 		note_error(c, "%s: %s (librelp %d)", objinfo, msg, (int)code);
 }
