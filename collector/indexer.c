@@ -4,12 +4,14 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "chain.h"
 #include "correlate.h"
+#include "health.h"
 #include "indexer.h"
 #include "log.h"
 #include "record.h"
@@ -147,8 +149,14 @@ static enum flush_outcome prepare(struct indexer *ix, struct flush *f)
 static enum flush_outcome store(struct indexer *ix, struct flush *f)
 {
 	f->b.inserted = f->b.duplicates = 0;
-	if (ix->ops->store(ix->idx, &f->b) == 0)
+	if (ix->ops->store(ix->idx, &f->b) == 0) {
+		health_ok(HEALTH_INDEX);
 		return FLUSH_OK;
+	}
+	char why[300];
+	snprintf(why, sizeof why, "the index refused a batch of %zu events (the collector's log says why); "
+		 "they wait in the inbox", f->b.n);
+	health_fail(HEALTH_INDEX, why);
 	pthread_mutex_lock(&ix->lock);
 	ix->cnt.store_errors++;
 	pthread_mutex_unlock(&ix->lock);
@@ -297,6 +305,11 @@ static void *run(void *arg)
 					rec.skipped, rec.seq);
 			if (!ix->n)
 				batch_started = hvt_mono_us();
+			if (!ix->cnt.behind_since_us) {
+				pthread_mutex_lock(&ix->lock);
+				ix->cnt.behind_since_us = batch_started;
+				pthread_mutex_unlock(&ix->lock);
+			}
 			take(ix, &rec);
 			ix->last_seq = rec.seq;
 			if (ix->n >= ix->batch_size && flush(ix) < 0)
@@ -309,6 +322,11 @@ static void *run(void *arg)
 			if (flush(ix) < 0)
 				break;
 			continue;
+		}
+		if (!ix->n && ix->cnt.behind_since_us) {     /* caught up */
+			pthread_mutex_lock(&ix->lock);
+			ix->cnt.behind_since_us = 0;
+			pthread_mutex_unlock(&ix->lock);
 		}
 		if (atomic_load(&ix->stop) && (!ix->n || should_quit(ix)))
 			break;

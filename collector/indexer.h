@@ -19,6 +19,7 @@
 struct indexer_counters {
 	uint64_t batches, indexed, duplicates, store_errors, host_stats;
 	uint64_t position;            /* inbox record last stored */
+	long long behind_since_us;    /* monotonic: since when records wait (0: caught up) */
 };
 
 struct indexer;

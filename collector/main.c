@@ -18,6 +18,8 @@
 #include "alerts.h"
 #include "bindings.h"
 #include "daemon.h"
+#include "health.h"
+#include "http.h"
 #include "indexer.h"
 #include "instance.h"
 #include "log.h"
@@ -44,6 +46,7 @@ struct collector {
 	char **host_map;
 	struct bindings *bindings;
 	struct alerts *alerts;        /* NULL: no [alert:NAME] rule */
+	struct http *http;            /* NULL: no [http] section */
 	struct hvt_conf **old_confs;  /* replaced by reloads; instances still point in */
 	int nold_confs;
 	bool debug;                   /* -d: keep logging at debug across reloads */
@@ -68,6 +71,8 @@ static struct hvt_instance *check_semantics(struct hvt_conf *c, struct hvt_insta
 			listeners++;
 			receiver_check_listener(c, s);
 		}
+		if (strcmp(s->name, "http") == 0)
+			http_check(c, s);
 	}
 	for (int i = 0; i < inst->n; i++)
 		if (inst->v[i].plugin->kind == HVT_PLUGIN_INDEX) {
@@ -135,7 +140,7 @@ static int open_inbox(void)
 		hvt_log(LOG_ERR, "cannot create state_dir %s: %s", col.state_dir, strerror(-rc));
 		return -1;
 	}
-	if (hvt_lock_state_dir(col.state_dir, PROG) < 0)
+	if (hvt_lock_state_dir(col.state_dir, PROG) < 0 || health_open(col.state_dir) < 0)
 		return -1;
 	col.inbox = hvt_spool_open(&o, err, sizeof err);
 	if (!col.inbox) {
@@ -330,6 +335,13 @@ static int run(void)
 		indexer_set_hook(col.indexer, alerts_stored, col.alerts);
 	if (indexer_start(col.indexer) < 0 || start_receiver() < 0)
 		goto out;
+	/* binds its port (and reads its key) before the drop */
+	struct hvt_conf_section *hs = hvt_conf_find(col.conf, "http");
+	if (hs) {
+		struct http_ctx hc = { col.index, &col.host, col.receiver, col.indexer, col.inbox };
+		if (!(col.http = http_start(hs, &hc)))
+			goto out;
+	}
 	/* what start-up created as root must stay usable after the drop */
 	if (hvt_hand_over(col.state_dir, cstr("user"), cstr("group")) < 0 ||
 	    hvt_hand_over(col.inbox_dir, cstr("user"), cstr("group")) < 0 ||
@@ -352,6 +364,8 @@ static int run(void)
 out:
 	atomic_store(&col.stopping, true);
 	alerts_stop(col.alerts);      /* its service thread writes through the receiver */
+	http_stop(col.http);          /* reads the receiver's and indexer's counters */
+	col.http = NULL;
 	if (col.receiver)
 		receiver_free(col.receiver);
 	if (col.indexer) {
@@ -362,6 +376,7 @@ out:
 	col.alerts = NULL;
 	hvt_instances_stop(&col.inst, PLUGIN_KINDS);
 	hvt_spool_close(col.inbox);
+	health_close();
 	bindings_free(col.bindings);
 	hvt_conf_list_free(col.host_map);
 	sd_event_unref(loop);
@@ -378,6 +393,7 @@ static void print_schema(const char *plugin_dir)
 	hvt_conf_schema_markdown("inbox", col_schema_inbox);
 	hvt_conf_schema_markdown("alerting", col_schema_alerting);
 	hvt_conf_schema_markdown("alert:NAME", col_schema_alert);
+	hvt_conf_schema_markdown("http", col_schema_http);
 	hvt_plugins_schema_markdown(plugin_dir, PLUGIN_KINDS);
 }
 

@@ -15,6 +15,7 @@
 #include <librelp.h>
 
 #include "daemon.h"
+#include "health.h"
 #include "log.h"
 #include "ratekey.h"
 #include "receiver.h"
@@ -133,9 +134,26 @@ static void on_err(void *usr, char *objinfo, char *msg, relpRetVal code)
 	if (the_receiver && refusal_session_error(&the_receiver->rf, l ? l->name : "listen", objinfo, msg,
 						  (int)code))
 		return;
+	/* librelp reports one end of a session as a cascade (the TLS read,
+	 * then "session broken"): say what happened once, for the first */
+	static char last_obj[200];
+	static long long last_us;
+	long long now = hvt_mono_us();
+	if (objinfo && strcmp(objinfo, last_obj) == 0 && now - last_us < 2000000) {
+		hvt_debug("[%s] %s: %s (librelp %d)", l ? l->name : "listen", objinfo, msg, (int)code);
+		return;
+	}
+	hvt_strlcpy(last_obj, objinfo ? objinfo : "", sizeof last_obj);
+	last_us = now;
 	/* sessions ending are routine; everything else is worth a line */
-	int level = code == RELP_RET_SESSION_BROKEN ? LOG_INFO : LOG_WARNING;
-	hvt_log_ratelimited(&rl, level, "[%s] %s: %s (librelp %d)", l ? l->name : "listen", objinfo, msg, (int)code);
+	bool ended = code == RELP_RET_SESSION_BROKEN || (msg && strstr(msg, "gnutls error -54"));
+	if (ended)
+		hvt_log_ratelimited(&rl, LOG_INFO, "[%s] a session ended: the forwarder closed the connection or "
+				    "the network dropped it; it resends what was not acknowledged (%s: %s, librelp %d)",
+				    l ? l->name : "listen", objinfo, msg, (int)code);
+	else
+		hvt_log_ratelimited(&rl, LOG_WARNING, "[%s] %s: %s (librelp %d)", l ? l->name : "listen", objinfo,
+				    msg, (int)code);
 }
 
 static void on_generic_err(char *objinfo, char *msg, relpRetVal code)
@@ -161,9 +179,12 @@ static bool wait_for_room(struct receiver *r)
 {
 	while (hvt_spool_over(r->inbox)) {
 		if (!r->blocked) {
+			char why[200];
 			r->blocked = true;
-			hvt_log(LOG_WARNING, "inbox is full (%llu bytes): not acknowledging new frames until the "
-				"index catches up", (unsigned long long)hvt_spool_bytes(r->inbox));
+			snprintf(why, sizeof why, "the inbox is full (%llu bytes): not acknowledging new frames "
+				 "until the index catches up", (unsigned long long)hvt_spool_bytes(r->inbox));
+			hvt_log(LOG_WARNING, "%s", why);
+			health_fail(HEALTH_INBOX, why);
 		}
 		if (r->halt)
 			return false;
@@ -188,8 +209,11 @@ static int store_record(void *arg, int kind, unsigned flags, const struct hvt_ev
 		if (rc == 0)
 			break;
 		r->blocked = true;
-		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "inbox: cannot store a received event: %s; "
-				    "holding the frame unacknowledged and retrying", strerror(-rc));
+		char why[200];
+		snprintf(why, sizeof why, "inbox: cannot store a received event: %s", strerror(-rc));
+		health_fail(HEALTH_INBOX, why);
+		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "%s; holding the frame unacknowledged and retrying",
+				    why);
 		if (r->halt)
 			return -1;
 		nap_ms(BLOCKED_NAP_MS);
@@ -205,14 +229,17 @@ static int commit_frame(struct receiver *r)
 		if (rc == 0)
 			break;
 		r->blocked = true;
-		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "inbox: cannot sync: %s; holding the frame "
-				    "unacknowledged and retrying", strerror(-rc));
+		char why[200];
+		snprintf(why, sizeof why, "inbox: cannot sync: %s", strerror(-rc));
+		health_fail(HEALTH_INBOX, why);
+		hvt_log_ratelimited(&r->rl_store, LOG_ERR, "%s; holding the frame unacknowledged and retrying", why);
 		if (r->halt)
 			return -1;
 		nap_ms(BLOCKED_NAP_MS);
 	}
 	if (r->blocked) {
 		r->blocked = false;
+		health_ok(HEALTH_INBOX);
 		hvt_log(LOG_NOTICE, "inbox accepts events again");
 	}
 	return 0;
@@ -274,7 +301,7 @@ static relpRetVal on_frame(void *usr, unsigned char *host, unsigned char *ip, un
 
 /* ---- the stats reporter --------------------------------------------------- */
 
-static void snapshot(struct receiver *r, struct rx_snapshot *s)
+void receiver_snapshot(struct receiver *r, struct rx_snapshot *s)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_lock(&r->lock);
@@ -347,7 +374,7 @@ static void *reporter(void *arg)
 		pthread_cond_timedwait(&r->report_cv, &r->report_mx, &ts);
 		if (r->stop)
 			break;
-		snapshot(r, &now);
+		receiver_snapshot(r, &now);
 		long long t = hvt_mono_us() / 1000;
 		if (rxstats_changed(&now, &stored) && store_stats(r, &now))
 			stored = now;

@@ -32,6 +32,9 @@ int receiver_start(struct receiver *r);
 int receiver_relisten(struct receiver *r, const struct hvt_conf *c, const struct ingest_limits *lim);
 void receiver_stop(struct receiver *r);
 void receiver_free(struct receiver *r);
+struct rx_snapshot;
+/* Counters, refusals and the last rejection and refusal (thread-safe). */
+void receiver_snapshot(struct receiver *r, struct rx_snapshot *s);
 /* Copy of the counters (thread-safe). */
 void receiver_counters(struct receiver *r, struct ingest_counters *out);
 /* Append records the collector made itself (packed col_records: the

@@ -116,7 +116,33 @@ const struct hvt_conf_key col_schema_alert[] = {
 	HVT_CONF_END
 };
 
+/* The optional HTTPS endpoint (collector/http.h): off unless [http] is there. */
+const struct hvt_conf_key col_schema_http[] = {
+	{ "address", HVT_CONF_STRING, "127.0.0.1", "address to serve the web UI, the JSON API and /metrics on "
+	  "(loopback unless you say otherwise)", NULL, 0, 0, 0 },
+	{ "port", HVT_CONF_INT, "8443", "TCP port", NULL, 1, 65535, 0 },
+	{ "tls_cert", HVT_CONF_PATH, NULL, "the endpoint's certificate (PEM); HTTPS only", NULL, 0, 0,
+	  HVT_CONF_REQUIRED },
+	{ "tls_key", HVT_CONF_PATH, NULL, "its private key (0600, or 0640 with the daemon's group)", NULL, 0,
+	  0, HVT_CONF_REQUIRED },
+	{ "tls_priority", HVT_CONF_STRING, HVT_TLS_PRIORITY_DEFAULT, "GnuTLS priority string", NULL, 0, 0, 0 },
+	{ "client_ca", HVT_CONF_PATH, "", "admit clients with a certificate this CA issued (Prometheus, "
+	  "scripts)", NULL, 0, 0, 0 },
+	{ "permitted_clients", HVT_CONF_LIST, "", "with client_ca: only certificates with one of these "
+	  "names (CN or DNS, shell globs); empty: any the CA issued", NULL, 0, 0, 0 },
+	{ "token_file", HVT_CONF_PATH, "", "admit requests with 'Authorization: Bearer TOKEN', TOKEN the "
+	  "file's first line (a browser: open https://HOST:PORT/#token=TOKEN)", NULL, 0, 0, 0 },
+	{ "max_connections", HVT_CONF_INT, "32", "connections served at once", NULL, 1, 10000, 0 },
+	{ "max_per_ip", HVT_CONF_INT, "8", "connections from one address at once", NULL, 1, 10000, 0 },
+	{ "timeout", HVT_CONF_DURATION, "10s", "an idle connection is closed after this", NULL, 1000,
+	  3600000, 0 },
+	{ "max_rows", HVT_CONF_INT, "1000", "most events one API request returns (limit= asks for fewer)",
+	  NULL, 1, 100000, 0 },
+	HVT_CONF_END
+};
+
 const struct hvt_core_section col_core_sections[] = {
+	{ "http", col_schema_http, false },
 	{ "collector", col_schema_collector, false },
 	{ "listen", col_schema_listen, true },
 	{ "inbox", col_schema_inbox, false },

@@ -126,4 +126,11 @@ step "per host: hvtrail stats --db ..."
 "$HVTRAIL" stats --db "$D/collector/trail.db" || true
 step "done"
 echo "Everything is in $D (configs, logs, PKI, index); the processes started here are stopped now."
-echo "Look again with: HVTRAIL_PLUGIN_PATH=$HVTRAIL_PLUGIN_PATH $HVTRAIL query --db $D/collector/trail.db"
+# a short way back in: this build's hvtrail, its plugins and this index
+cat >"$D/hvtrail" <<SH
+#!/bin/sh
+# hvtrail on the demo's index (made by scripts/demo.sh): $D/hvtrail query|migrations|stats|gaps|verify
+HVTRAIL_PLUGIN_PATH='$HVTRAIL_PLUGIN_PATH' exec '$HVTRAIL' "\$@" --db '$D/collector/trail.db'
+SH
+chmod +x "$D/hvtrail"
+echo "Look again with: $D/hvtrail query"

@@ -13,11 +13,12 @@ what=${1:-all}
 
 build_pkgs="build-essential autoconf automake libtool pkg-config
   librelp-dev libgnutls28-dev libestr-dev libjson-c-dev libsystemd-dev
-  libsqlite3-dev libinih-dev libcurl4-gnutls-dev check"
+  libsqlite3-dev libinih-dev libcurl4-gnutls-dev libmicrohttpd-dev check"
 test_pkgs="gnutls-bin qemu-system-x86 qemu-utils systemd-journal-remote
   rsyslog rsyslog-relp python3 sqlite3 iproute2 procps psmisc curl
   clang libclang-rt-14-dev man-db groff-base
-  clickhouse-server clickhouse-client zookeeper binutils util-linux"
+  clickhouse-server clickhouse-client zookeeper binutils util-linux
+  chromium chromium-driver prometheus"
 
 case $what in
   build) pkgs=$build_pkgs ;;
