@@ -122,10 +122,11 @@ static int configure(const struct hvt_daemon_args *a)
 	return 0;
 }
 
-static int open_inbox(void)
+static struct hvt_spool_opts inbox_opts(void)
 {
 	const struct hvt_conf_key *k = col_schema_inbox;
-	struct hvt_spool_opts o = {
+
+	return (struct hvt_spool_opts){
 		.dir = col.inbox_dir,
 		.name = "inbox",
 		.max_bytes = hvt_conf_size(col.sec_inbox, k, "max_size"),
@@ -133,6 +134,11 @@ static int open_inbox(void)
 		.fsync = hvt_fsync_policy_parse(hvt_conf_str(col.sec_inbox, k, "fsync")),
 		.fsync_interval_ms = hvt_conf_duration_ms(col.sec_inbox, k, "fsync_interval"),
 	};
+}
+
+static int open_inbox(void)
+{
+	struct hvt_spool_opts o = inbox_opts();
 	char err[512];
 	int rc = hvt_mkdir_p(col.state_dir, 0700);
 
@@ -147,6 +153,10 @@ static int open_inbox(void)
 		hvt_log(LOG_ERR, "cannot open the inbox: %s", err);
 		return -1;
 	}
+	/* damage was set aside as the inbox opened (each logged): sum it up;
+	 * received events lost to it were acknowledged to their forwarders,
+	 * so they show as gaps of those streams */
+	hvt_spool_log_repairs(col.inbox, LOG_ERR, "received and acknowledged: they show as gaps of their streams");
 	return 0;
 }
 
@@ -403,7 +413,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	hvt_log_init(PROG);
-	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/collector.conf",
+	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/collector.conf", "inbox",
 			      "Receive hvtrail events over RELP/TLS and index each exactly once.", &a);
 	if (a.debug)
 		hvt_log_set_level(LOG_DEBUG);
@@ -419,6 +429,9 @@ int main(int argc, char **argv)
 	} else if (a.list_plugins) {
 		hvt_instances_list(&col.inst, stdout);
 		rc = 0;
+	} else if (a.check_store || a.repair_store) {
+		struct hvt_spool_opts o = inbox_opts();
+		rc = hvt_daemon_check_store(&o, col.state_dir, PROG, a.repair_store);
 	} else {
 		rc = run();
 	}

@@ -137,9 +137,9 @@ static int configure(const struct hvt_daemon_args *a)
 	return 0;
 }
 
-static int open_spool(void)
+static struct hvt_spool_opts spool_opts(void)
 {
-	struct hvt_spool_opts o = {
+	return (struct hvt_spool_opts){
 		.dir = fwd.spool_dir,
 		.name = "spool",
 		.max_bytes = hvt_conf_size(fwd.sec_spool, fwd_schema_spool, "max_size"),
@@ -147,6 +147,11 @@ static int open_spool(void)
 		.fsync = hvt_fsync_policy_parse(sstr("fsync")),
 		.fsync_interval_ms = hvt_conf_duration_ms(fwd.sec_spool, fwd_schema_spool, "fsync_interval"),
 	};
+}
+
+static int open_spool(void)
+{
+	struct hvt_spool_opts o = spool_opts();
 	char err[512];
 	int rc = hvt_mkdir_p(fwd.state_dir, 0700);
 
@@ -292,6 +297,12 @@ static void emit_lifecycle(const char *type, const char *msg)
 				   json_object_new_boolean(fwd_pipeline_chain_continued(fwd.pipeline)));
 		hvt_event_data_add(ev, "spool_cut_bytes", json_object_new_int64(
 			(int64_t)hvt_spool_recovered_cut_bytes(fwd.spool)));
+		uint64_t found, lost, bytes;
+		hvt_spool_damage_totals(fwd.spool, &found, &lost, &bytes);
+		if (found) {
+			hvt_event_data_add(ev, "spool_damage", json_object_new_int64((int64_t)found));
+			hvt_event_data_add(ev, "spool_damage_lost", json_object_new_int64((int64_t)lost));
+		}
 	}
 	fwd_pipeline_emit(fwd.pipeline, NULL, ev);
 }
@@ -339,10 +350,12 @@ static int run(void)
 		goto out;
 	emit_lifecycle("forwarder.started", "forwarder started");
 	fwd_pipeline_announce_chain(fwd.pipeline);
+	fwd_pipeline_report_damage(fwd.pipeline);
 	fwd_pipeline_commit(fwd.pipeline);
 	hvt_log(LOG_NOTICE, "started: host %s, stream %s, spool %s (%" PRIu64 " unacknowledged)",
 		fwd.hostname, hvt_spool_id(fwd.spool), fwd.spool_dir,
 		hvt_spool_last_seq(fwd.spool) - hvt_spool_acked(fwd.spool));
+	hvt_spool_log_repairs(fwd.spool, LOG_WARNING, "reported as spool.damaged events");
 	hvt_daemon_notify("READY=1\nSTATUS=running");
 
 	rc = sd_event_loop(fwd.loop) < 0 ? 1 : 0;
@@ -379,7 +392,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	hvt_log_init(PROG);
-	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/forwarder.conf",
+	hvt_daemon_parse_args(argc, argv, PROG, HVT_SYSCONFDIR "/forwarder.conf", "spool",
 			      "Capture VM lifecycle events on this host and ship them to hvtrail-collector.", &a);
 	if (a.debug)
 		hvt_log_set_level(LOG_DEBUG);
@@ -396,6 +409,9 @@ int main(int argc, char **argv)
 	} else if (a.list_plugins) {
 		hvt_instances_list(&fwd.inst, stdout);
 		rc = 0;
+	} else if (a.check_store || a.repair_store) {
+		struct hvt_spool_opts o = spool_opts();
+		rc = hvt_daemon_check_store(&o, fwd.state_dir, PROG, a.repair_store);
 	} else {
 		rc = run();
 	}

@@ -17,6 +17,7 @@
 #define RESUME_FRACTION 0.9     /* resume inputs below 90% of max_size */
 #define FLOW_CHECK_US 250000
 #define RETRY_US 1000000
+#define DAMAGE_CHECK_US 5000000   /* how often damage readers found is reported */
 
 /* The head saved at the last clean stop: "stream seq hash". */
 struct saved_head {
@@ -50,6 +51,7 @@ struct fwd_pipeline {
 	sd_event_source *flow_timer;
 	sd_event_source *retry_timer;
 	sd_event_source *sync_timer;
+	sd_event_source *damage_timer;
 	struct hvt_ratelimit rl_append;
 	struct saved_head previous;   /* the stream a new spool replaces, if any */
 };
@@ -218,7 +220,7 @@ static void enforce_bound(struct fwd_pipeline *p)
 		pause_inputs(p, true);
 		return;
 	}
-	uint64_t n = hvt_spool_drop_oldest(p->spool);
+	uint64_t n = hvt_spool_drop_oldest(p->spool, NULL, NULL);
 	if (n) {
 		p->dropped += n;
 		hvt_log(LOG_WARNING, "spool is full: dropped the %" PRIu64 " oldest unsent events "
@@ -290,6 +292,52 @@ int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct 
 		rearm(p->retry_timer, now + RETRY_US);
 	}
 	queue_pending(p, ev);
+	return 0;
+}
+
+/* Damage the spool set aside (spool.h, "Damage"): records that will never
+ * reach the collector become a recorded fact in the trail, naming their
+ * seqs, so hvtrail verify can tell the hole from a deletion. */
+void fwd_pipeline_report_damage(struct fwd_pipeline *p)
+{
+	struct hvt_spool_damage *v;
+	size_t n;
+
+	hvt_spool_take_damage(p->spool, &v, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct hvt_spool_damage *d = &v[i];
+		if (!d->lost_first || d->acknowledged)
+			continue;     /* stray bytes, or records the collector already has: logged only */
+		struct hvt_event *ev = hvt_event_new("spool.damaged");
+		uint64_t lost = d->lost_last - d->lost_first + 1;
+		ev->severity = 3;
+		hvt_event_set_msg(ev, "spool damage: %s%" PRIu64 " event%s (seq %" PRIu64 "..%" PRIu64 ") could not be "
+				  "read and will never be sent (%s); the damaged bytes are kept in %s",
+				  d->lost_upper_bound ? "at most " : "", lost, lost == 1 ? "" : "s", d->lost_first,
+				  d->lost_last, d->why, d->set_aside[0] ? d->set_aside : "(nothing was left to keep)");
+		hvt_event_data_add(ev, "from_seq", json_object_new_int64((int64_t)d->lost_first));
+		hvt_event_data_add(ev, "to_seq", json_object_new_int64((int64_t)d->lost_last));
+		hvt_event_data_add(ev, "lost", json_object_new_int64((int64_t)lost));
+		hvt_event_data_add(ev, "upper_bound", json_object_new_boolean(d->lost_upper_bound));
+		hvt_event_data_add(ev, "why", json_object_new_string(d->why));
+		if (d->segment) {
+			char seg[24];
+			snprintf(seg, sizeof seg, "%016" PRIx64 ".seg", d->segment);
+			hvt_event_data_add(ev, "segment", json_object_new_string(seg));
+			hvt_event_data_add(ev, "offset", json_object_new_int64((int64_t)d->offset));
+			hvt_event_data_add(ev, "bytes", json_object_new_int64((int64_t)d->bytes));
+		}
+		if (d->set_aside[0])
+			hvt_event_data_add(ev, "set_aside", json_object_new_string(d->set_aside));
+		fwd_pipeline_emit(p, NULL, ev);
+	}
+	free(v);
+}
+
+static int on_damage_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	fwd_pipeline_report_damage(ud);
+	rearm(s, usec + DAMAGE_CHECK_US);
 	return 0;
 }
 
@@ -392,6 +440,7 @@ struct fwd_pipeline *fwd_pipeline_new(const struct fwd_pipeline_opts *o, struct 
 	sd_event_source_set_enabled(p->flow_timer, SD_EVENT_OFF);
 	sd_event_add_time(loop, &p->retry_timer, CLOCK_MONOTONIC, now + RETRY_US, 0, on_retry_timer, p);
 	sd_event_source_set_enabled(p->retry_timer, SD_EVENT_OFF);
+	sd_event_add_time(loop, &p->damage_timer, CLOCK_MONOTONIC, now + DAMAGE_CHECK_US, 0, on_damage_timer, p);
 	if (o->fsync == HVT_FSYNC_INTERVAL)
 		sd_event_add_time(loop, &p->sync_timer, CLOCK_MONOTONIC,
 				  now + (uint64_t)o->fsync_interval_ms * 1000, 0, on_sync_timer, p);
@@ -426,6 +475,7 @@ void fwd_pipeline_free(struct fwd_pipeline *p)
 	sd_event_source_unref(p->flow_timer);
 	sd_event_source_unref(p->retry_timer);
 	sd_event_source_unref(p->sync_timer);
+	sd_event_source_unref(p->damage_timer);
 	while (p->pending) {
 		struct pending *q = p->pending;
 		p->pending = q->next;

@@ -45,5 +45,8 @@ void fwd_pipeline_announce_chain(struct fwd_pipeline *p);
 /* Whether the chain continues an earlier run (false: a new chain starts). */
 bool fwd_pipeline_chain_continued(const struct fwd_pipeline *p);
 uint64_t fwd_pipeline_dropped(const struct fwd_pipeline *p);
+/* Report what damage the spool set aside as spool.damaged events (also
+ * done every few seconds for what readers find). */
+void fwd_pipeline_report_damage(struct fwd_pipeline *p);
 
 #endif

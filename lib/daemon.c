@@ -19,9 +19,11 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "spool.h"
 #include "util.h"
 
-static void usage(FILE *f, const char *prog, const char *default_config, const char *summary)
+static void usage(FILE *f, const char *prog, const char *default_config, const char *store,
+		  const char *summary)
 {
 	fprintf(f,
 		"Usage: %s [-c FILE] [--check-config] [-d]\n"
@@ -29,21 +31,31 @@ static void usage(FILE *f, const char *prog, const char *default_config, const c
 		"  -c, --config FILE   configuration file (default %s)\n"
 		"      --check-config  check the configuration (and the files it names) and exit;\n"
 		"                      problems are printed as FILE:LINE: problem, exit status 1\n"
+		"      --check-%s     verify every record of the %s (the daemon must be stopped);\n"
+		"                      exit status 0 intact, 1 damage found, 2 cannot check\n"
+		"      --repair-%s    set damaged records aside (DIR/damaged/, with the reason) and\n"
+		"                      keep every intact one, as a start does; exit status 0 or 2\n"
 		"  -d, --debug         log at debug level\n"
 		"      --list-plugins  load and list the plugins the configuration names\n"
 		"      --print-schema[=FORMAT]\n"
 		"                      print every configuration key: markdown (the default,\n"
 		"                      docs/config.md) or man (troff, hvtrail.conf(5))\n"
 		"  -V, --version       print the version\n"
-		"  -h, --help          this help\n", prog, summary, default_config);
+		"  -h, --help          this help\n", prog, summary, default_config, store, store, store);
 }
 
 void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *default_config,
-			   const char *summary, struct hvt_daemon_args *a)
+			   const char *store, const char *summary, struct hvt_daemon_args *a)
 {
-	static const struct option opts[] = {
+	char check_opt[32], repair_opt[32];
+
+	snprintf(check_opt, sizeof check_opt, "check-%s", store);
+	snprintf(repair_opt, sizeof repair_opt, "repair-%s", store);
+	const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ check_opt, no_argument, NULL, 'K' },
+		{ repair_opt, no_argument, NULL, 'R' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "list-plugins", no_argument, NULL, 'L' },
 		{ "print-schema", optional_argument, NULL, 'S' },
@@ -61,6 +73,8 @@ void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *
 		case 'C': a->check_config = true; break;
 		case 'd': a->debug = true; break;
 		case 'L': a->list_plugins = true; break;
+		case 'K': a->check_store = true; break;
+		case 'R': a->repair_store = true; break;
 		case 'S':
 			/* the daemons print through hvt_conf_schema_markdown, which
 			 * follows the format chosen here */
@@ -73,15 +87,35 @@ void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *
 			a->print_schema = true;
 			break;
 		case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); exit(0);
-		case 'h': usage(stdout, prog, default_config, summary); exit(0);
-		default: usage(stderr, prog, default_config, summary); exit(2);
+		case 'h': usage(stdout, prog, default_config, store, summary); exit(0);
+		default: usage(stderr, prog, default_config, store, summary); exit(2);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
-		usage(stderr, prog, default_config, summary);
+		usage(stderr, prog, default_config, store, summary);
 		exit(2);
 	}
+}
+
+int hvt_daemon_check_store(const struct hvt_spool_opts *o, const char *state_dir, const char *prog,
+			   bool repair)
+{
+	char err[512];
+	struct stat st;
+
+	if (stat(state_dir, &st) < 0) {
+		fprintf(stderr, "%s: there is no state directory %s: %s\n", prog, state_dir, strerror(errno));
+		return 2;
+	}
+	if (hvt_lock_state_dir(state_dir, prog) < 0)
+		return 2;         /* the log line names the process that has it */
+	int rc = hvt_spool_check(o, repair, stdout, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 2;
+	}
+	return rc;
 }
 
 void hvt_daemon_notify(const char *state)

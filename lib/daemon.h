@@ -13,11 +13,23 @@ struct hvt_daemon_args {
 	bool debug;
 	bool list_plugins;
 	bool print_schema;
+	bool check_store;             /* --check-spool / --check-inbox */
+	bool repair_store;            /* --repair-spool / --repair-inbox */
 };
 
-/* Parse the common options; exits on --help/--version/usage errors. */
+/* Parse the common options; exits on --help/--version/usage errors.
+ * store names the daemon's record log ("spool", "inbox") for its
+ * --check-STORE and --repair-STORE options. */
 void hvt_daemon_parse_args(int argc, char **argv, const char *prog, const char *default_config,
-			   const char *summary, struct hvt_daemon_args *a);
+			   const char *store, const char *summary, struct hvt_daemon_args *a);
+
+struct hvt_spool_opts;
+/* --check-STORE / --repair-STORE: take the state directory's lock (so no
+ * daemon has the store open), verify every record of it and print what
+ * was found; with repair, set damage aside as a start does.  Returns the
+ * exit status: 0 intact (or repaired), 1 damage found, 2 cannot check. */
+int hvt_daemon_check_store(const struct hvt_spool_opts *o, const char *state_dir, const char *prog,
+			   bool repair);
 
 /* sd_notify wrapper: a no-op outside systemd. */
 void hvt_daemon_notify(const char *state);

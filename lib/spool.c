@@ -1,4 +1,5 @@
-/* spool.c - see spool.h. */
+/* spool.c - see spool.h.  Record format: spool_format.h; verifying and
+ * repairing segments: spool_repair.c. */
 #include "config.h"
 
 #include <dirent.h>
@@ -10,63 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
 #include "log.h"
-#include "spool.h"
+#include "spool_int.h"
 #include "trail.h"
 #include "util.h"
 
-#define REC_MAGIC 0x52545648u          /* "HVTR" little-endian */
-#define REC_HDR 24u
-#define REC_MAX (64u << 20)
 #define CKPT_INTERVAL_US 200000
 #define READ_CHUNK (256u << 10)
 #define WBUF_FLUSH (1u << 20)      /* write the buffered records out at this size */
 #define WBUF_MAX (8u << 20)        /* ...and refuse more while writing fails */
-#define SPOOL_ID_LEN HVT_STREAM_LEN   /* the spool's id is its stream (trail.h) */
-
-struct rec_hdr {
-	uint32_t magic;
-	uint32_t len;
-	uint64_t seq;
-	uint32_t crc;
-	uint32_t pad;
-};
-
-struct seg {
-	uint64_t first;       /* seq of its first record */
-	uint64_t bytes;       /* bytes readers may read */
-};
-
-struct hvt_spool {
-	char *dir;
-	char *name;
-	struct hvt_spool_opts o;
-	char id[SPOOL_ID_LEN + 1];
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct seg *segs;
-	int nsegs;
-	int wfd;              /* active (last) segment, writer only */
-	uint64_t wbytes;      /* bytes written to the active segment */
-	struct hvt_buf wbuf;  /* appended records not yet written (writer only) */
-	uint64_t written;     /* highest seq written to the file */
-	int wbuf_error;       /* the last failed write of wbuf (-errno), or 0 */
-	uint64_t next_seq;    /* writer only */
-	uint64_t committed;   /* highest seq visible to readers */
-	uint64_t acked;
-	uint64_t acked_persisted;
-	uint64_t total_bytes; /* on-disk, all segments */
-	long long last_ckpt_us;
-	long long last_sync_us;
-	bool dirty;           /* appended since last fdatasync */
-	uint64_t cut_bytes;
-	unsigned wake_gen;
-};
+#define STATE_MAX (256u << 20)
 
 struct hvt_spool_reader {
 	struct hvt_spool *sp;
@@ -80,6 +38,7 @@ struct hvt_spool_reader {
 	size_t buf_len;
 	char *rec;            /* copy of a record larger than the cache */
 	uint64_t prev_off;    /* where the last returned record started */
+	uint64_t prev_seq;
 	uint64_t prev_skip;
 	bool can_unread;
 };
@@ -95,44 +54,78 @@ int hvt_fsync_policy_parse(const char *s)
 	return -1;
 }
 
-static char *seg_path(const struct hvt_spool *sp, uint64_t first)
+char *spool_seg_name(uint64_t first)
+{
+	return hvt_asprintf("%016" PRIx64 ".seg", first);
+}
+
+char *spool_seg_path(const struct hvt_spool *sp, uint64_t first)
 {
 	return hvt_asprintf("%s/%016" PRIx64 ".seg", sp->dir, first);
 }
 
-static uint32_t rec_crc(const struct rec_hdr *h, const void *payload)
-{
-	uint32_t c = hvt_crc32c(0, &h->seq, sizeof h->seq);
+/* ---- open -------------------------------------------------------------- */
 
-	c = hvt_crc32c(c, &h->len, sizeof h->len);
-	return hvt_crc32c(c, payload, h->len);
+static bool id_valid(const char *p)
+{
+	return strspn(p, "0123456789abcdef") >= SPOOL_ID_LEN;
 }
 
-/* ---- open / recovery --------------------------------------------------- */
+/* The identity from DIR/checkpoint (written there too, so a lost meta
+ * file can be restored). */
+static bool id_from_checkpoint(struct hvt_spool *sp, char out[SPOOL_ID_LEN + 1])
+{
+	char *path = hvt_asprintf("%s/checkpoint", sp->dir), *text = NULL;
+	bool ok = false;
+
+	if (hvt_read_file(path, 4096, &text, NULL) == 0) {
+		char *p = strstr(text, "id=");
+		if (p && id_valid(p + 3)) {
+			memcpy(out, p + 3, SPOOL_ID_LEN);
+			out[SPOOL_ID_LEN] = '\0';
+			ok = true;
+		}
+	}
+	free(text);
+	free(path);
+	return ok;
+}
+
+static int write_meta(struct hvt_spool *sp, const char *path, char *err, size_t errsize)
+{
+	char *meta = hvt_asprintf("id=%s\nformat=2\n", sp->id);
+	int rc = hvt_write_file_atomic(path, meta, strlen(meta), 0600);
+
+	free(meta);
+	if (rc < 0)
+		snprintf(err, errsize, "cannot create %s: %s", path, strerror(-rc));
+	return rc;
+}
 
 static int load_or_make_meta(struct hvt_spool *sp, bool have_segments, char *err, size_t errsize)
 {
 	char *path = hvt_asprintf("%s/meta", sp->dir), *text = NULL;
 	int rc = hvt_read_file(path, 4096, &text, NULL);
+	char *p = rc == 0 ? strstr(text, "id=") : NULL;
 
-	if (rc == 0) {
-		char *p = strstr(text, "id=");
-		if (!p || strspn(p + 3, "0123456789abcdef") < SPOOL_ID_LEN) {
-			snprintf(err, errsize, "%s: no valid 'id=' line", path);
-			rc = -EINVAL;
-		} else {
-			memcpy(sp->id, p + 3, SPOOL_ID_LEN);
-			sp->id[SPOOL_ID_LEN] = '\0';
-		}
+	if (rc == 0 && p && id_valid(p + 3)) {
+		memcpy(sp->id, p + 3, SPOOL_ID_LEN);
+		sp->id[SPOOL_ID_LEN] = '\0';
+	} else if ((rc == 0 || rc == -ENOENT) && have_segments && id_from_checkpoint(sp, sp->id)) {
+		/* the identity survives in the checkpoint: put it back */
+		hvt_log(LOG_WARNING, "%s: %s is %s; restored the spool's identity %s from %s/checkpoint",
+			sp->name, path, rc == 0 ? "damaged" : "missing", sp->id, sp->dir);
+		rc = write_meta(sp, path, err, errsize);
+	} else if (rc == 0) {
+		snprintf(err, errsize, "%s: no valid 'id=' line (and none in the checkpoint): refusing to "
+			 "guess the spool's identity", path);
+		rc = -EINVAL;
 	} else if (rc == -ENOENT && !have_segments) {
 		hvt_stream_id_new(sp->id);   /* a new spool is a new stream */
-		char *meta = hvt_asprintf("id=%s\nformat=1\n", sp->id);
-		rc = hvt_write_file_atomic(path, meta, strlen(meta), 0600);
-		free(meta);
-		if (rc < 0)
-			snprintf(err, errsize, "cannot create %s: %s", path, strerror(-rc));
+		rc = write_meta(sp, path, err, errsize);
 	} else if (rc == -ENOENT) {
-		snprintf(err, errsize, "%s is missing but segments exist: refusing to guess the spool's identity", path);
+		snprintf(err, errsize, "%s is missing but segments exist (and the checkpoint names no "
+			 "identity): refusing to guess the spool's identity", path);
 		rc = -EINVAL;
 	} else {
 		snprintf(err, errsize, "cannot read %s: %s", path, strerror(-rc));
@@ -142,14 +135,21 @@ static int load_or_make_meta(struct hvt_spool *sp, bool have_segments, char *err
 	return rc;
 }
 
-static void load_checkpoint(struct hvt_spool *sp)
+void spool_load_checkpoint(struct hvt_spool *sp)
 {
 	char *path = hvt_asprintf("%s/checkpoint", sp->dir), *text = NULL;
+	int rc = hvt_read_file(path, 4096, &text, NULL);
 
-	if (hvt_read_file(path, 4096, &text, NULL) == 0) {
+	if (rc == 0) {
 		char *p = strstr(text, "acked=");
 		if (p)
 			sp->acked = strtoull(p + 6, NULL, 10);
+		else
+			hvt_log(LOG_WARNING, "%s: %s holds no 'acked=' line: everything spooled is sent again "
+				"(the collector drops what it has)", sp->name, path);
+	} else if (rc != -ENOENT) {
+		hvt_log(LOG_WARNING, "%s: cannot read %s (%s): everything spooled is sent again (the "
+			"collector drops what it has)", sp->name, path, strerror(-rc));
 	}
 	sp->acked_persisted = sp->acked;
 	free(text);
@@ -158,12 +158,12 @@ static void load_checkpoint(struct hvt_spool *sp)
 
 static int cmp_seg(const void *a, const void *b)
 {
-	const struct seg *x = a, *y = b;
+	const struct spool_seg *x = a, *y = b;
 
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-static int list_segments(struct hvt_spool *sp)
+int spool_list_segments(struct hvt_spool *sp)
 {
 	DIR *d = opendir(sp->dir);
 	struct dirent *de;
@@ -177,12 +177,12 @@ static int list_segments(struct hvt_spool *sp)
 			continue;
 		uint64_t first = strtoull(de->d_name, NULL, 16);
 		struct stat st;
-		char *p = seg_path(sp, first);
+		char *p = spool_seg_path(sp, first);
 		int src = stat(p, &st);
 		free(p);
-		if (src < 0)
+		if (src < 0 || first == 0)
 			continue;
-		sp->segs = hvt_realloc(sp->segs, sizeof(struct seg) * (size_t)(sp->nsegs + 1));
+		sp->segs = hvt_realloc(sp->segs, sizeof(struct spool_seg) * (size_t)(sp->nsegs + 1));
 		sp->segs[sp->nsegs].first = first;
 		sp->segs[sp->nsegs].bytes = (uint64_t)st.st_size;
 		sp->total_bytes += (uint64_t)st.st_size;
@@ -190,80 +190,26 @@ static int list_segments(struct hvt_spool *sp)
 	}
 	closedir(d);
 	if (sp->nsegs > 1)      /* segs is NULL in a new spool: qsort(NULL, 0) is UB */
-		qsort(sp->segs, (size_t)sp->nsegs, sizeof(struct seg), cmp_seg);
+		qsort(sp->segs, (size_t)sp->nsegs, sizeof(struct spool_seg), cmp_seg);
 	return 0;
 }
 
-/* Scan the newest segment, keep the valid prefix, cut the rest. */
-static int recover_tail(struct hvt_spool *sp, char *err, size_t errsize)
+/* The state's upto, for the hold (hvt_spool_load_state reads the rest). */
+static uint64_t state_upto(struct hvt_spool *sp)
 {
-	struct seg *s = &sp->segs[sp->nsegs - 1];
-	char *path = seg_path(sp, s->first);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	uint64_t off = 0, seq = s->first, size = s->bytes;
-	char *payload = NULL;
-	const char *why = NULL;
+	char *data = NULL;
+	size_t len;
+	uint64_t upto = 0;
 
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (off < size) {
-		struct rec_hdr h;
-		if (size - off < REC_HDR) {
-			why = "a torn record header";
-			break;
-		}
-		if (pread(fd, &h, REC_HDR, (off_t)off) != REC_HDR) {
-			why = "a read error";
-			break;
-		}
-		if (h.magic != REC_MAGIC || h.len > REC_MAX || h.seq != seq) {
-			why = "a corrupt record header";
-			break;
-		}
-		if (size - off - REC_HDR < h.len) {
-			why = "a torn record";
-			break;
-		}
-		payload = hvt_realloc(payload, h.len ? h.len : 1);
-		if (pread(fd, payload, h.len, (off_t)(off + REC_HDR)) != (ssize_t)h.len) {
-			why = "a read error";
-			break;
-		}
-		if (rec_crc(&h, payload) != h.crc) {
-			why = "a checksum mismatch";
-			break;
-		}
-		off += REC_HDR + h.len;
-		seq++;
-	}
-	free(payload);
-	if (off < size) {
-		hvt_log(LOG_WARNING, "%s: cut %" PRIu64 " bytes after record %" PRIu64
-			" in %s: %s (left by an unclean stop); nothing after the last intact record is replayed",
-			sp->name, size - off, seq - 1, path, why);
-		if (ftruncate(fd, (off_t)off) < 0) {
-			snprintf(err, errsize, "cannot truncate %s: %s", path, strerror(errno));
-			close(fd);
-			free(path);
-			return -1;
-		}
-		sp->cut_bytes += size - off;
-		sp->total_bytes -= size - off;
-	}
-	free(path);
-	s->bytes = off;
-	sp->wfd = fd;
-	sp->wbytes = off;
-	sp->next_seq = seq;
-	return 0;
+	if (hvt_spool_load_state(sp, &data, &len, &upto) < 0)
+		upto = 0;
+	free(data);
+	return upto;
 }
 
 static int start_segment(struct hvt_spool *sp, uint64_t first)
 {
-	char *path = seg_path(sp, first);
+	char *path = spool_seg_path(sp, first);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
@@ -274,7 +220,7 @@ static int start_segment(struct hvt_spool *sp, uint64_t first)
 	free(path);
 	hvt_fsync_dir(sp->dir);
 	pthread_mutex_lock(&sp->lock);
-	sp->segs = hvt_realloc(sp->segs, sizeof(struct seg) * (size_t)(sp->nsegs + 1));
+	sp->segs = hvt_realloc(sp->segs, sizeof(struct spool_seg) * (size_t)(sp->nsegs + 1));
 	sp->segs[sp->nsegs].first = first;
 	sp->segs[sp->nsegs].bytes = 0;
 	sp->nsegs++;
@@ -284,6 +230,22 @@ static int start_segment(struct hvt_spool *sp, uint64_t first)
 	sp->wfd = fd;
 	sp->wbytes = 0;
 	return 0;
+}
+
+static void trim(struct hvt_spool *sp);
+
+/* Records before the first segment that the checkpoint does not cover
+ * are gone (a segment deleted by hand, or lost with a file system): say
+ * so once, then move the checkpoint past them. */
+static void missing_before_first(struct hvt_spool *sp)
+{
+	if (!sp->nsegs || sp->segs[0].first <= sp->acked + 1)
+		return;
+	struct hvt_spool_damage d = { .lost_first = sp->acked + 1, .lost_last = sp->segs[0].first - 1 };
+	hvt_strlcpy(d.why, "no segment holds them (deleted or lost)", sizeof d.why);
+	spool_note_damage(sp, &d, NULL);
+	sp->acked = sp->acked_persisted = sp->segs[0].first - 1;
+	spool_persist_checkpoint(sp, sp->acked);
 }
 
 struct hvt_spool *hvt_spool_open(const struct hvt_spool_opts *o, char *err, size_t errsize)
@@ -310,15 +272,20 @@ struct hvt_spool *hvt_spool_open(const struct hvt_spool_opts *o, char *err, size
 		snprintf(err, errsize, "cannot create %s: %s", sp->dir, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = list_segments(sp)) < 0) {
+	if ((rc = spool_list_segments(sp)) < 0) {
 		snprintf(err, errsize, "cannot list %s: %s", sp->dir, strerror(-rc));
 		goto fail;
 	}
 	if (load_or_make_meta(sp, sp->nsegs > 0, err, errsize) < 0)
 		goto fail;
-	load_checkpoint(sp);
+	spool_load_checkpoint(sp);
+	if (sp->o.hold_for_state)
+		sp->hold = state_upto(sp);
+	/* what is acknowledged (and covered by the state) can go at once */
+	trim(sp);
+	missing_before_first(sp);
 	if (sp->nsegs > 0) {
-		if (recover_tail(sp, err, errsize) < 0)
+		if (spool_verify_segments(sp, true, NULL, err, errsize) < 0)
 			goto fail;
 	} else {
 		sp->next_seq = sp->acked + 1;
@@ -334,6 +301,17 @@ struct hvt_spool *hvt_spool_open(const struct hvt_spool_opts *o, char *err, size
 	} else if (sp->nsegs == 0) {
 		if ((rc = start_segment(sp, sp->next_seq)) < 0)
 			goto fail_rc;
+	} else {
+		struct spool_seg *s = &sp->segs[sp->nsegs - 1];
+		char *path = spool_seg_path(sp, s->first);
+		sp->wfd = open(path, O_RDWR | O_CLOEXEC);
+		if (sp->wfd < 0) {
+			snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
+			free(path);
+			goto fail;
+		}
+		free(path);
+		sp->wbytes = s->bytes;
 	}
 	sp->committed = sp->written = sp->next_seq - 1;
 	return sp;
@@ -357,12 +335,14 @@ void hvt_spool_close(struct hvt_spool *sp)
 		if (sp->dirty && sp->o.fsync != HVT_FSYNC_NEVER)
 			fdatasync(sp->wfd);
 		close(sp->wfd);
+		sp->wfd = -1;
 	}
 	hvt_buf_free(&sp->wbuf);
 	if (sp->acked != sp->acked_persisted)
 		hvt_spool_ack(sp, sp->acked, true);
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->cond);
+	free(sp->damage);
 	free(sp->segs);
 	free(sp->dir);
 	free(sp->name);
@@ -407,17 +387,19 @@ static int flush_wbuf(struct hvt_spool *sp)
  * one write per burst instead of one per record.  Nothing is visible to
  * readers, nor acknowledged to anyone, before a commit, so nothing that
  * was promised can be lost with the buffer. */
-int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_t *seq)
+int hvt_spool_append_meta(struct hvt_spool *sp, const void *data, size_t len, const void *meta,
+			  size_t meta_len, uint64_t *seq)
 {
-	struct rec_hdr h = { REC_MAGIC, (uint32_t)len, sp->next_seq, 0, 0 };
+	struct spool_rec_hdr h = { SPOOL_REC_MAGIC, (uint32_t)len, sp->next_seq, 0, (uint32_t)meta_len };
+	size_t total = SPOOL_REC_HDR + len + meta_len;
 	int rc;
 
-	if (len > REC_MAX)
+	if (len > SPOOL_REC_MAX || meta_len > SPOOL_META_MAX)
 		return -EMSGSIZE;
 	if (sp->wbuf_error && sp->wbuf.len >= WBUF_MAX && (rc = flush_wbuf(sp)) < 0)
 		return rc;
 	uint64_t used = sp->wbytes + sp->wbuf.len;
-	if (used > 0 && used + REC_HDR + len > sp->o.segment_bytes) {
+	if (used > 0 && used + total > sp->o.segment_bytes) {
 		if ((rc = hvt_spool_commit(sp)) < 0)
 			return rc;
 		if (sp->dirty && fdatasync(sp->wfd) == 0)   /* a full segment is settled */
@@ -425,18 +407,25 @@ int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_
 		if ((rc = start_segment(sp, sp->next_seq)) < 0)
 			return rc;
 	}
-	h.crc = rec_crc(&h, data);
-	hvt_buf_append(&sp->wbuf, &h, REC_HDR);
+	h.crc = spool_rec_crc(&h, data, meta);
+	hvt_buf_append(&sp->wbuf, &h, SPOOL_REC_HDR);
 	hvt_buf_append(&sp->wbuf, data, len);
+	if (meta_len)
+		hvt_buf_append(&sp->wbuf, meta, meta_len);
 	if (seq)
 		*seq = sp->next_seq;
 	sp->next_seq++;
 	pthread_mutex_lock(&sp->lock);
-	sp->total_bytes += REC_HDR + len;
+	sp->total_bytes += total;
 	pthread_mutex_unlock(&sp->lock);
 	if (sp->wbuf.len >= WBUF_FLUSH)
 		flush_wbuf(sp);       /* an error surfaces at the commit */
 	return 0;
+}
+
+int hvt_spool_append(struct hvt_spool *sp, const void *data, size_t len, uint64_t *seq)
+{
+	return hvt_spool_append_meta(sp, data, len, NULL, 0, seq);
 }
 
 int hvt_spool_sync(struct hvt_spool *sp)
@@ -481,17 +470,51 @@ int hvt_spool_commit(struct hvt_spool *sp)
 
 /* ---- acknowledgement and trimming -------------------------------------- */
 
-static int persist_checkpoint(struct hvt_spool *sp, uint64_t acked)
+int spool_persist_checkpoint(struct hvt_spool *sp, uint64_t acked)
 {
 	char *path = hvt_asprintf("%s/checkpoint", sp->dir);
-	char text[64];
-	int n = snprintf(text, sizeof text, "acked=%" PRIu64 "\n", acked);
+	char text[96];
+	int n = snprintf(text, sizeof text, "acked=%" PRIu64 "\nid=%s\n", acked, sp->id);
 	int rc = hvt_write_file_atomic(path, text, (size_t)n, 0600);
 
 	if (rc < 0)
 		hvt_log(LOG_ERR, "%s: cannot write %s: %s", sp->name, path, strerror(-rc));
 	free(path);
 	return rc;
+}
+
+/* Delete segments whose every record is at or below the persisted
+ * checkpoint and, with hold_for_state, the saved state.  A segment leaves
+ * the list before its file goes, so a reader that cannot open a listed
+ * segment knows it is damage, not trimming. */
+static void trim(struct hvt_spool *sp)
+{
+	for (;;) {
+		pthread_mutex_lock(&sp->lock);
+		if (sp->nsegs < 2) {
+			pthread_mutex_unlock(&sp->lock);
+			break;
+		}
+		uint64_t last_in_oldest = sp->segs[1].first - 1;
+		if (last_in_oldest > sp->acked_persisted || (sp->o.hold_for_state && last_in_oldest > sp->hold)) {
+			pthread_mutex_unlock(&sp->lock);
+			break;
+		}
+		uint64_t first = sp->segs[0].first, size = sp->segs[0].bytes;
+		memmove(sp->segs, sp->segs + 1, sizeof(struct spool_seg) * (size_t)(sp->nsegs - 1));
+		sp->nsegs--;
+		pthread_mutex_unlock(&sp->lock);
+		char *path = spool_seg_path(sp, first);
+		struct stat st;
+		if (stat(path, &st) == 0)
+			size = (uint64_t)st.st_size;
+		if (unlink(path) < 0 && errno != ENOENT)
+			hvt_log(LOG_ERR, "%s: cannot delete %s: %s", sp->name, path, strerror(errno));
+		free(path);
+		pthread_mutex_lock(&sp->lock);
+		sp->total_bytes -= HVT_MIN(size, sp->total_bytes);
+		pthread_mutex_unlock(&sp->lock);
+	}
 }
 
 int hvt_spool_ack(struct hvt_spool *sp, uint64_t seq, bool force)
@@ -513,33 +536,14 @@ int hvt_spool_ack(struct hvt_spool *sp, uint64_t seq, bool force)
 	sp->last_ckpt_us = now;
 	pthread_mutex_unlock(&sp->lock);
 
-	int rc = persist_checkpoint(sp, to_persist);
+	int rc = spool_persist_checkpoint(sp, to_persist);
 	if (rc < 0)
 		return rc;
-
-	/* delete segments whose every record is at or below the checkpoint */
-	for (;;) {
-		pthread_mutex_lock(&sp->lock);
-		if (to_persist > sp->acked_persisted)
-			sp->acked_persisted = to_persist;
-		if (sp->nsegs < 2 || sp->segs[1].first - 1 > sp->acked_persisted) {
-			pthread_mutex_unlock(&sp->lock);
-			break;
-		}
-		uint64_t first = sp->segs[0].first;
-		pthread_mutex_unlock(&sp->lock);
-		char *path = seg_path(sp, first);
-		struct stat st;
-		uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-		if (unlink(path) < 0 && errno != ENOENT)
-			hvt_log(LOG_ERR, "%s: cannot delete %s: %s", sp->name, path, strerror(errno));
-		free(path);
-		pthread_mutex_lock(&sp->lock);
-		memmove(sp->segs, sp->segs + 1, sizeof(struct seg) * (size_t)(sp->nsegs - 1));
-		sp->nsegs--;
-		sp->total_bytes -= HVT_MIN(size, sp->total_bytes);
-		pthread_mutex_unlock(&sp->lock);
-	}
+	pthread_mutex_lock(&sp->lock);
+	if (to_persist > sp->acked_persisted)
+		sp->acked_persisted = to_persist;
+	pthread_mutex_unlock(&sp->lock);
+	trim(sp);
 	return 0;
 }
 
@@ -555,6 +559,14 @@ uint64_t hvt_spool_last_seq(struct hvt_spool *sp)
 {
 	pthread_mutex_lock(&sp->lock);
 	uint64_t v = sp->committed;
+	pthread_mutex_unlock(&sp->lock);
+	return v;
+}
+
+uint64_t hvt_spool_first_seq(struct hvt_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	uint64_t v = sp->nsegs ? sp->segs[0].first : sp->committed + 1;
 	pthread_mutex_unlock(&sp->lock);
 	return v;
 }
@@ -577,8 +589,12 @@ bool hvt_spool_over(struct hvt_spool *sp)
 	return sp->o.max_bytes && hvt_spool_bytes(sp) >= sp->o.max_bytes;
 }
 
-uint64_t hvt_spool_drop_oldest(struct hvt_spool *sp)
+uint64_t hvt_spool_drop_oldest(struct hvt_spool *sp, uint64_t *from_out, uint64_t *to_out)
 {
+	if (from_out)
+		*from_out = 0;
+	if (to_out)
+		*to_out = 0;
 	if (sp->nsegs < 2) {
 		/* the active segment is the oldest: close it so it can go */
 		hvt_spool_commit(sp);
@@ -586,26 +602,104 @@ uint64_t hvt_spool_drop_oldest(struct hvt_spool *sp)
 			return 0;
 	}
 	pthread_mutex_lock(&sp->lock);
-	uint64_t first = sp->segs[0].first, next = sp->segs[1].first;
+	uint64_t first = sp->segs[0].first, next = sp->segs[1].first, size = sp->segs[0].bytes;
 	uint64_t from = HVT_MAX(first, sp->acked + 1);
 	uint64_t dropped = next > from ? next - from : 0;
-	memmove(sp->segs, sp->segs + 1, sizeof(struct seg) * (size_t)(sp->nsegs - 1));
+	memmove(sp->segs, sp->segs + 1, sizeof(struct spool_seg) * (size_t)(sp->nsegs - 1));
 	sp->nsegs--;
 	if (sp->acked < next - 1)
 		sp->acked = next - 1;
 	pthread_mutex_unlock(&sp->lock);
 
-	char *path = seg_path(sp, first);
+	char *path = spool_seg_path(sp, first);
 	struct stat st;
-	uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (stat(path, &st) == 0)
+		size = (uint64_t)st.st_size;
 	unlink(path);
 	free(path);
 	pthread_mutex_lock(&sp->lock);
 	sp->total_bytes -= HVT_MIN(size, sp->total_bytes);
 	pthread_mutex_unlock(&sp->lock);
 	hvt_spool_ack(sp, next - 1, true);
+	if (dropped) {
+		if (from_out)
+			*from_out = from;
+		if (to_out)
+			*to_out = next - 1;
+	}
 	return dropped;
 }
+
+/* ---- the owner's state ------------------------------------------------- */
+
+int hvt_spool_save_state(struct hvt_spool *sp, const void *data, size_t len, uint64_t upto)
+{
+	char *path = hvt_asprintf("%s/state", sp->dir);
+	struct hvt_buf b = { 0 };
+
+	hvt_buf_printf(&b, "HVTSTATE 1 upto=%" PRIu64 " len=%zu crc=%08x\n", upto, len,
+		       (unsigned)hvt_crc32c(0, data, len));
+	hvt_buf_append(&b, data, len);
+	int rc = hvt_write_file_atomic(path, b.data, b.len, 0600);
+	hvt_buf_free(&b);
+	if (rc < 0) {
+		hvt_log(LOG_ERR, "%s: cannot write %s: %s", sp->name, path, strerror(-rc));
+		free(path);
+		return rc;
+	}
+	free(path);
+	pthread_mutex_lock(&sp->lock);
+	if (upto > sp->hold)
+		sp->hold = upto;
+	pthread_mutex_unlock(&sp->lock);
+	trim(sp);
+	return 0;
+}
+
+int hvt_spool_load_state(struct hvt_spool *sp, char **data, size_t *len, uint64_t *upto)
+{
+	char *path = hvt_asprintf("%s/state", sp->dir), *text = NULL;
+	size_t n;
+	unsigned long long u, l;
+	unsigned crc;
+	int used = 0;
+	int rc = hvt_read_file(path, STATE_MAX, &text, &n);
+
+	*data = NULL;
+	*len = 0;
+	*upto = 0;
+	if (rc == -ENOENT) {
+		free(path);
+		return rc;
+	}
+	if (rc < 0 || sscanf(text, "HVTSTATE 1 upto=%llu len=%llu crc=%x\n%n", &u, &l, &crc, &used) != 3 ||
+	    !used || (size_t)used + l != n || hvt_crc32c(0, text + used, (size_t)l) != crc) {
+		hvt_log(LOG_ERR, "%s: %s is %s: what it kept (the inputs' positions, the idempotency "
+			"window) is rebuilt from the records still spooled only", sp->name, path,
+			rc < 0 ? strerror(-rc) : "damaged");
+		free(text);
+		free(path);
+		return -EBADMSG;
+	}
+	free(path);
+	memmove(text, text + used, (size_t)l);
+	text[l] = '\0';
+	*data = text;
+	*len = (size_t)l;
+	*upto = u;
+	return 0;
+}
+
+bool hvt_spool_hold_blocking(struct hvt_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	bool b = sp->o.hold_for_state && sp->nsegs >= 2 && sp->segs[1].first - 1 <= sp->acked_persisted &&
+		 sp->segs[1].first - 1 > sp->hold;
+	pthread_mutex_unlock(&sp->lock);
+	return b;
+}
+
+/* ---- waiting ----------------------------------------------------------- */
 
 int hvt_spool_wait(struct hvt_spool *sp, uint64_t seq, int timeout_ms)
 {
@@ -670,15 +764,43 @@ static void reader_close(struct hvt_spool_reader *r)
 	r->buf_len = 0;
 }
 
+/* Where a segment stands in the list: its readable bytes and the next
+ * segment's first seq (0: it is the last); false if it is not listed. */
+static bool seg_info(struct hvt_spool *sp, uint64_t first, uint64_t *end, uint64_t *next_first)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&sp->lock);
+	for (int i = 0; i < sp->nsegs; i++)
+		if (sp->segs[i].first == first) {
+			found = true;
+			*end = sp->segs[i].bytes;
+			*next_first = i + 1 < sp->nsegs ? sp->segs[i + 1].first : 0;
+		}
+	pthread_mutex_unlock(&sp->lock);
+	return found;
+}
+
 static int reader_open(struct hvt_spool_reader *r, uint64_t first)
 {
-	char *path = seg_path(r->sp, first);
+	char *path = spool_seg_path(r->sp, first);
 
 	reader_close(r);
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = -errno;
+		uint64_t end, next;
+		if (seg_info(r->sp, first, &end, &next)) {
+			/* listed, hence not trimmed: the segment is lost */
+			struct hvt_spool_damage d = { .lost_first = HVT_MAX(first, r->next_seq),
+						      .lost_last = next ? next - 1 : 0, .segment = first };
+			snprintf(d.why, sizeof d.why, "cannot open the segment: %s", strerror(-e));
+			spool_note_damage(r->sp, &d, NULL);
+		}
+		free(path);
+		return e;
+	}
 	free(path);
-	if (r->fd < 0)
-		return -errno;
 	r->seg_first = first;
 	r->off = 0;
 	return 0;
@@ -733,23 +855,28 @@ int hvt_spool_reader_seek(struct hvt_spool_reader *r, uint64_t from_seq)
 	int rc = reader_open(r, first);
 	if (rc < 0)
 		return rc;
-	/* walk headers to the wanted record */
+	/* walk headers to the wanted record (holes: to the first at or after
+	 * it); next() checks what it lands on */
 	uint64_t seq = first;
-	while (seq < r->next_seq && r->off + REC_HDR <= end) {
-		const char *hp = reader_bytes(r, r->off, REC_HDR);
-		struct rec_hdr h;
+	while (seq < from_seq && r->off + SPOOL_REC_HDR <= end) {
+		const char *hp = reader_bytes(r, r->off, SPOOL_REC_HDR);
+		struct spool_rec_hdr h;
 		if (!hp)
 			break;
 		memcpy(&h, hp, sizeof h);       /* headers need not be aligned */
-		if (h.magic != REC_MAGIC || h.seq != seq)
+		if ((h.magic != SPOOL_REC_MAGIC && h.magic != SPOOL_HOLE_MAGIC) || h.seq < seq ||
+		    h.seq >= from_seq || h.len > SPOOL_REC_MAX || h.meta_len > SPOOL_META_MAX)
 			break;
-		r->off += REC_HDR + h.len;
-		seq++;
+		r->off += SPOOL_REC_HDR + (uint64_t)h.len + h.meta_len;
+		seq = h.seq + 1;
 	}
-	if (seq != r->next_seq) {
-		/* the wanted record is past the committed end; resume from there */
+	/* the wanted record may be past the committed end: resume from there */
+	if (seq > r->next_seq) {
+		r->pending_skip = 0;
 		r->next_seq = seq;
 	}
+	if (r->next_seq < from_seq && seq < from_seq)
+		r->next_seq = seq;
 	return 0;
 }
 
@@ -758,9 +885,55 @@ void hvt_spool_reader_unread(struct hvt_spool_reader *r)
 	if (!r->can_unread)
 		return;
 	r->off = r->prev_off;
-	r->next_seq--;
+	r->next_seq = r->prev_seq;
 	r->pending_skip = r->prev_skip;
 	r->can_unread = false;
+}
+
+/* The bytes at r->off are no intact record: find the next one, set what
+ * is in between aside, and count the seqs it held. */
+static int reader_resync(struct hvt_spool_reader *r, uint64_t end, uint64_t next_first)
+{
+	size_t n = (size_t)(end - r->off);
+	char *img = hvt_malloc(n ? n : 1);
+	ssize_t got = pread(r->fd, img, n, (off_t)r->off);
+	struct spool_scan s;
+	struct spool_scan_item it;
+
+	if (got < 0) {
+		int e = -errno;
+		free(img);
+		return e;
+	}
+	spool_scan_init(&s, img, (uint64_t)got, r->off, r->next_seq, next_first);
+	enum spool_scan_kind k = spool_scan_next(&s, &it);
+	if (k == SCAN_DAMAGED || k == SCAN_TORN || (k == SCAN_END && got < (ssize_t)n)) {
+		struct hvt_spool_damage d = { .lost_first = it.lost_first, .lost_last = it.lost_last,
+					      .segment = r->seg_first, .offset = it.off, .bytes = it.len };
+		if (k == SCAN_END) {      /* the file is shorter than the list says */
+			d.offset = r->off + (uint64_t)got;
+			d.bytes = 0;
+			d.lost_first = r->next_seq;
+			d.lost_last = next_first ? next_first - 1 : 0;
+			it.len = n;
+		}
+		hvt_strlcpy(d.why, k == SCAN_END ? "the segment is shorter than was written" : it.why,
+			    sizeof d.why);
+		hvt_log(LOG_ERR, "%s: %s at offset %" PRIu64 " of segment %016" PRIx64 "; the intact records "
+			"after it are read on", r->sp->name, d.why, d.offset, r->seg_first);
+		spool_note_damage(r->sp, &d, img + (it.off - r->off));
+		r->off = d.bytes ? it.off + it.len : end;
+		if (d.lost_last >= r->next_seq && d.lost_first) {
+			r->pending_skip += d.lost_last - r->next_seq + 1;
+			r->next_seq = d.lost_last + 1;
+		}
+	} else {
+		free(img);                /* intact after all: the file changed or a read was short */
+		return -EIO;
+	}
+	r->buf_len = 0;
+	free(img);
+	return 0;
 }
 
 int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
@@ -770,23 +943,17 @@ int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 	r->can_unread = false;
 	for (;;) {
 		uint64_t committed, end = 0, next_first = 0, oldest;
-		bool found = false;
+		bool found;
 
 		pthread_mutex_lock(&sp->lock);
 		committed = sp->committed;
 		oldest = sp->nsegs ? sp->segs[0].first : 0;
-		for (int i = 0; i < sp->nsegs; i++) {
-			if (sp->segs[i].first == r->seg_first) {
-				found = true;
-				end = sp->segs[i].bytes;
-				next_first = i + 1 < sp->nsegs ? sp->segs[i + 1].first : 0;
-			}
-		}
 		pthread_mutex_unlock(&sp->lock);
+		found = r->fd >= 0 && seg_info(sp, r->seg_first, &end, &next_first);
 
 		if (r->next_seq > committed)
 			return 0;
-		if (r->fd < 0 || !found) {
+		if (!found) {
 			/* not positioned, or our segment was dropped under us */
 			uint64_t want = r->next_seq;
 			if (oldest > want) {
@@ -796,8 +963,16 @@ int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 			uint64_t skip = r->pending_skip;     /* the seek restarts the count */
 			int rc = hvt_spool_reader_seek(r, want);
 			r->pending_skip += skip;
-			if (rc < 0)
-				return rc;
+			if (rc < 0 && rc != -ENOENT) {
+				/* a listed segment that cannot be opened: recorded as
+				 * damage; go on with the next one */
+				uint64_t e2, nf = 0;
+				if (!seg_info(sp, want, &e2, &nf) || !nf)
+					return rc;
+				r->pending_skip += nf - r->next_seq;
+				r->next_seq = nf;
+				continue;
+			}
 			if (r->fd < 0)
 				return 0;
 			continue;
@@ -810,39 +985,51 @@ int hvt_spool_reader_next(struct hvt_spool_reader *r, struct hvt_spool_rec *rec)
 			r->next_seq = next_first;
 			int rc = reader_open(r, next_first);
 			if (rc < 0)
+				reader_close(r);    /* recorded as damage; the next loop moves on */
+			continue;
+		}
+		const char *hp = reader_bytes(r, r->off, SPOOL_REC_HDR);
+		struct spool_rec_hdr h;
+		if (hp)
+			memcpy(&h, hp, sizeof h);
+		uint64_t size = hp ? SPOOL_REC_HDR + (uint64_t)h.len + h.meta_len : 0;
+		if (!hp || (h.magic != SPOOL_REC_MAGIC && h.magic != SPOOL_HOLE_MAGIC) || h.len > SPOOL_REC_MAX ||
+		    h.meta_len > SPOOL_META_MAX || h.seq < r->next_seq || (next_first && h.seq >= next_first) ||
+		    r->off + size > end) {
+			int rc = reader_resync(r, end, next_first);
+			if (rc < 0)
 				return rc;
 			continue;
 		}
-		const struct rec_hdr *hp = (const void *)reader_bytes(r, r->off, REC_HDR);
-		struct rec_hdr h;
-		if (hp)
-			memcpy(&h, hp, sizeof h);
-		if (!hp || h.magic != REC_MAGIC || h.len > REC_MAX || h.seq != r->next_seq ||
-		    r->off + REC_HDR + h.len > end) {
-			hvt_log(LOG_ERR, "%s: corrupt record header at offset %" PRIu64 " of segment %016" PRIx64
-				"; skipping the rest of that segment", sp->name, r->off, r->seg_first);
-			r->off = end;
+		const char *payload = reader_bytes(r, r->off + SPOOL_REC_HDR, (size_t)(size - SPOOL_REC_HDR));
+		if (!payload || spool_rec_crc(&h, payload, payload + h.len) != h.crc) {
+			int rc = reader_resync(r, end, next_first);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
-		const char *payload = reader_bytes(r, r->off + REC_HDR, h.len);
-		if (!payload || rec_crc(&h, payload) != h.crc) {
-			hvt_log(LOG_ERR, "%s: checksum mismatch in record %" PRIu64 " (segment %016" PRIx64
-				"); skipping it", sp->name, h.seq, r->seg_first);
-			r->off += REC_HDR + h.len;
-			r->next_seq++;
-			r->pending_skip++;
+		if (h.magic == SPOOL_HOLE_MAGIC) {
+			/* seqs a repair set aside: the jump to the next record counts them */
+			r->off += size;
 			continue;
+		}
+		if (h.seq > r->next_seq) {
+			r->pending_skip += h.seq - r->next_seq;
+			r->next_seq = h.seq;
 		}
 		rec->seq = h.seq;
 		rec->data = payload;
 		rec->len = h.len;
+		rec->meta = h.meta_len ? payload + h.len : NULL;
+		rec->meta_len = h.meta_len;
 		rec->skipped = r->pending_skip;
 		r->prev_skip = r->pending_skip;
+		r->prev_seq = h.seq;
 		r->pending_skip = 0;
 		r->prev_off = r->off;
 		r->can_unread = true;
-		r->off += REC_HDR + h.len;
-		r->next_seq++;
+		r->off += size;
+		r->next_seq = h.seq + 1;
 		return 1;
 	}
 }

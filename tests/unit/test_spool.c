@@ -232,8 +232,9 @@ START_TEST(ack_trims_only_fully_acked_segments)
 	ck_assert_uint_eq(firsts[0], 21);
 	hvt_spool_close(sp);
 
+	/* the checkpoint also names the spool's identity (to restore a lost meta) */
 	ckpt = hvt_asprintf("%s/checkpoint", dir);
-	ck_assert_int_eq(tu_size(ckpt), (off_t)strlen("acked=23\n"));
+	ck_assert_int_eq(tu_size(ckpt), (off_t)strlen("acked=23\nid=0123456789abcdef\n"));
 	free(ckpt);
 
 	/* the checkpoint survives a reopen; numbering continues */
@@ -318,9 +319,10 @@ START_TEST(reopen_continues_numbering_and_keeps_id)
 }
 END_TEST
 
-/* Damage the newest segment after closing, reopen, and check that records
- * from the damage on are gone for good and their numbers are reused. */
-static void tail_damage(void (*damage)(const char *seg, off_t last_rec_off), uint64_t expect_next)
+/* Cut the newest segment inside its last record (an interrupted write),
+ * reopen: the incomplete record is cut, never set aside, and its number
+ * is reused (it was never committed, so never shipped). */
+static void torn_tail(off_t keep_of_last)
 {
 	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
 	uint64_t got[64];
@@ -331,21 +333,25 @@ static void tail_damage(void (*damage)(const char *seg, off_t last_rec_off), uin
 	append_n(sp, 9);                        /* segments 1 (1-5), 6 (6-9) */
 	hvt_spool_close(sp);
 	seg = seg_file(6);
-	damage(seg, 3 * (HDR + PAYLOAD));       /* record 9 starts here */
+	ck_assert_int_eq(truncate(seg, 3 * (HDR + PAYLOAD) + keep_of_last), 0);
 
 	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
-	ck_assert_uint_eq(hvt_spool_next_seq(sp), expect_next);
-	ck_assert_uint_gt(hvt_spool_recovered_cut_bytes(sp), 0);
-	ck_assert_int_eq(tu_size(seg), (off_t)((expect_next - 6) * (HDR + PAYLOAD)));
-	ck_assert_int_eq(read_all(sp, 1, got, NULL, 64), (int)expect_next - 1);
-	ck_assert_uint_eq(got[expect_next - 2], expect_next - 1);
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 9);
+	ck_assert_uint_eq(hvt_spool_recovered_cut_bytes(sp), (uint64_t)keep_of_last);
+	ck_assert_int_eq(tu_size(seg), 3 * (HDR + PAYLOAD));
+	ck_assert_int_eq(read_all(sp, 1, got, NULL, 64), 8);
+	ck_assert_uint_eq(got[7], 8);
+	/* nothing set aside: an interrupted write is not damage */
+	char *damaged = hvt_asprintf("%s/damaged", dir);
+	ck_assert_int_ne(access(damaged, F_OK), 0);
+	free(damaged);
 	/* the number is reused by a new record, which is what is read back */
 	memset(p, 'N', PAYLOAD);
 	ck_assert_int_eq(hvt_spool_append(sp, p, PAYLOAD, NULL), 0);
 	ck_assert_int_eq(hvt_spool_commit(sp), 0);
-	r = hvt_spool_reader_new(sp, expect_next);
+	r = hvt_spool_reader_new(sp, 9);
 	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 1);
-	ck_assert_uint_eq(rec.seq, expect_next);
+	ck_assert_uint_eq(rec.seq, 9);
 	ck_assert(memcmp(rec.data, p, PAYLOAD) == 0);
 	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 0);
 	hvt_spool_reader_free(r);
@@ -353,33 +359,98 @@ static void tail_damage(void (*damage)(const char *seg, off_t last_rec_off), uin
 	free(seg);
 }
 
-static void cut_mid_payload(const char *seg, off_t last)
-{
-	ck_assert_int_eq(truncate(seg, last + HDR + PAYLOAD / 2), 0);
-}
-
-static void cut_mid_header(const char *seg, off_t last)
-{
-	ck_assert_int_eq(truncate(seg, last + HDR / 2), 0);
-}
-
-static void flip_last_payload(const char *seg, off_t last)
-{
-	flip_byte(seg, last + HDR + 10);
-}
-
-static void flip_prev_seq(const char *seg, off_t last)
-{
-	flip_byte(seg, last - (HDR + PAYLOAD) + 8);     /* record 8's seq field */
-}
-
-START_TEST(torn_tail_mid_record)   { tail_damage(cut_mid_payload, 9); }
+START_TEST(torn_tail_mid_record)   { torn_tail(HDR + PAYLOAD / 2); }
 END_TEST
-START_TEST(torn_tail_mid_header)   { tail_damage(cut_mid_header, 9); }
+START_TEST(torn_tail_mid_header)   { torn_tail(HDR / 2); }
 END_TEST
-START_TEST(corrupt_tail_checksum)  { tail_damage(flip_last_payload, 9); }
+
+/* The .rec file a repair set aside for (segment, offset): its size, or -1. */
+static off_t set_aside_size(uint64_t segment, uint64_t offset)
+{
+	char *p = hvt_asprintf("%s/damaged/%016llx-%016llx.rec", dir, (unsigned long long)segment,
+			       (unsigned long long)offset);
+	off_t n = access(p, F_OK) == 0 ? tu_size(p) : -1;
+	char *why = hvt_asprintf("%s/damaged/%016llx-%016llx.why", dir, (unsigned long long)segment,
+				 (unsigned long long)offset);
+	if (n >= 0)
+		ck_assert_msg(access(why, F_OK) == 0, "%s has no .why next to it", p);
+	free(why);
+	free(p);
+	return n;
+}
+
+/* A full-length last record whose checksum fails was complete on disk, so
+ * it may have been committed and shipped: its bytes are set aside and its
+ * number is NOT reused (a reused number would be dropped by the collector
+ * as a duplicate of what it already has). */
+START_TEST(corrupt_tail_checksum)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	uint64_t got[64], skipped[64];
+	char *seg;
+
+	append_n(sp, 9);
+	hvt_spool_close(sp);
+	seg = seg_file(6);
+	flip_byte(seg, 3 * (HDR + PAYLOAD) + HDR + 10);        /* payload of record 9 */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	ck_assert_uint_eq(hvt_spool_recovered_cut_bytes(sp), 0);
+	ck_assert_int_eq(set_aside_size(6, 3 * (HDR + PAYLOAD)), HDR + PAYLOAD);
+	/* 100 bytes could have held at most 100 / 24 = 4 more records */
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 14);
+	struct hvt_spool_damage *v;
+	size_t n;
+	hvt_spool_take_damage(sp, &v, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(v[0].lost_first, 9);
+	ck_assert_uint_eq(v[0].lost_last, 13);
+	ck_assert(v[0].lost_upper_bound);
+	ck_assert_str_eq(v[0].why, "a checksum mismatch");
+	free(v);
+	hvt_spool_take_damage(sp, &v, &n);       /* taken once */
+	ck_assert_uint_eq(n, 0);
+	append_n(sp, 1);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 9);
+	ck_assert_uint_eq(got[8], 14);
+	ck_assert_uint_eq(skipped[8], 5);
+	hvt_spool_close(sp);
+	/* the hole is recorded in place: a reopen finds nothing new */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 15);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 9);
+	hvt_spool_close(sp);
+	free(seg);
+}
 END_TEST
-START_TEST(corrupt_tail_header)    { tail_damage(flip_prev_seq, 8); }
+
+/* Damage with intact records after it, in the newest segment: exactly the
+ * damaged record is set aside, the ones after it are kept. */
+START_TEST(corrupt_header_mid_newest_segment)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	uint64_t got[64], skipped[64];
+	char *seg;
+
+	append_n(sp, 9);
+	hvt_spool_close(sp);
+	seg = seg_file(6);
+	flip_byte(seg, 2 * (HDR + PAYLOAD) + 8);        /* record 8's seq field */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 10);
+	ck_assert_int_eq(set_aside_size(6, 2 * (HDR + PAYLOAD)), HDR + PAYLOAD);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 8);
+	ck_assert_uint_eq(got[7], 9);
+	ck_assert_uint_eq(skipped[7], 1);
+	uint64_t found, lost, bytes;
+	hvt_spool_damage_totals(sp, &found, &lost, &bytes);
+	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(lost, 1);
+	ck_assert_uint_eq(bytes, HDR + PAYLOAD);
+	hvt_spool_close(sp);
+	free(seg);
+}
 END_TEST
 
 START_TEST(corrupt_middle_segment_is_skipped)
@@ -402,21 +473,42 @@ START_TEST(corrupt_middle_segment_is_skipped)
 		ck_assert_uint_eq(got[i], (uint64_t)want);
 		ck_assert_uint_eq(skipped[i], want == 9 ? 1 : 0);
 	}
+	/* the reader set the damaged bytes aside */
+	ck_assert_int_eq(set_aside_size(6, 2 * (HDR + PAYLOAD)), HDR + PAYLOAD);
 
-	/* a damaged header loses the rest of its segment, and says how much */
+	/* a damaged header costs that record only: the reader finds the next */
 	seg = seg_file(11);
 	flip_byte(seg, 1 * (HDR + PAYLOAD) + 1);              /* magic of record 12 */
 	free(seg);
 	n = read_all(sp, 1, got, skipped, 64);
-	ck_assert_int_eq(n, 13);                /* 1-7, 9-11, 16-18 */
-	ck_assert_uint_eq(got[10], 16);
-	ck_assert_uint_eq(skipped[10], 4);      /* 12..15 */
+	ck_assert_int_eq(n, 16);                /* 1-7, 9-11, 13-18 */
+	ck_assert_uint_eq(got[10], 13);
+	ck_assert_uint_eq(skipped[10], 1);
+	struct hvt_spool_damage *v;
+	size_t nd;
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 2);
+	ck_assert_uint_eq(v[1].lost_first, 12);
+	ck_assert_uint_eq(v[1].lost_last, 12);
+	ck_assert_str_eq(v[1].why, "a corrupt record header");
+	free(v);
 
-	/* reopening does not touch older segments (only the tail is scanned) */
+	/* reopening verifies every unacknowledged segment: both are repaired
+	 * (rewritten with their intact records and a hole record) */
 	hvt_spool_close(sp);
 	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
 	ck_assert_uint_eq(hvt_spool_next_seq(sp), 19);
-	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 13);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 2);
+	free(v);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 16);
+	ck_assert_uint_eq(skipped[7], 1);
+	ck_assert_uint_eq(skipped[10], 1);
+	hvt_spool_close(sp);
+	/* and once repaired, the next open finds nothing */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 0);
 	hvt_spool_close(sp);
 }
 END_TEST
@@ -435,9 +527,12 @@ START_TEST(drop_oldest_counts)
 	ck_assert_uint_eq(rec.seq, 2);
 	ck_assert_int_eq(hvt_spool_ack(sp, 2, true), 0);
 
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 3);         /* 3, 4, 5 */
+	uint64_t from, to;
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, &from, &to), 3);         /* 3, 4, 5 */
+	ck_assert_uint_eq(from, 3);
+	ck_assert_uint_eq(to, 5);
 	ck_assert_uint_eq(hvt_spool_acked(sp), 5);
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 5);         /* 6..10 */
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, NULL, NULL), 5);         /* 6..10 */
 	ck_assert_uint_eq(hvt_spool_acked(sp), 10);
 	ck_assert_int_eq(segments(firsts, 32), 2);
 	ck_assert_uint_eq(firsts[0], 11);
@@ -450,10 +545,10 @@ START_TEST(drop_oldest_counts)
 	hvt_spool_reader_free(r);
 
 	/* down to the active segment: it is closed and dropped too */
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 5);         /* 11..15 */
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 3);         /* 16..18 */
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, NULL, NULL), 5);         /* 11..15 */
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, NULL, NULL), 3);         /* 16..18 */
 	ck_assert_uint_eq(hvt_spool_acked(sp), 18);
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 0);         /* nothing left */
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, NULL, NULL), 0);         /* nothing left */
 	ck_assert_uint_eq(hvt_spool_bytes(sp), 0);
 	append_n(sp, 1);
 	ck_assert_uint_eq(hvt_spool_last_seq(sp), 19);
@@ -528,7 +623,7 @@ START_TEST(over_bound)
 	ck_assert(!hvt_spool_over(sp));
 	append_n(sp, 1);
 	ck_assert(hvt_spool_over(sp));
-	ck_assert_uint_eq(hvt_spool_drop_oldest(sp), 5);
+	ck_assert_uint_eq(hvt_spool_drop_oldest(sp, NULL, NULL), 5);
 	ck_assert(!hvt_spool_over(sp));
 	hvt_spool_close(sp);
 }
@@ -638,6 +733,255 @@ START_TEST(reader_and_writer_threads)
 }
 END_TEST
 
+/* Meta: stored with the record, covered by its checksum, never mixed up
+ * with the payload. */
+START_TEST(meta_travels_with_its_record)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	struct hvt_spool_reader *r;
+	struct hvt_spool_rec rec;
+	uint64_t seq;
+
+	ck_assert_int_eq(hvt_spool_append_meta(sp, "payload-1", 9, "p in_x cursor=1", 15, &seq), 0);
+	ck_assert_int_eq(hvt_spool_append(sp, "payload-2", 9, NULL), 0);
+	ck_assert_int_eq(hvt_spool_append_meta(sp, "payload-3", 9, "k 0123", 6, NULL), 0);
+	ck_assert_int_eq(hvt_spool_commit(sp), 0);
+	hvt_spool_close(sp);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	r = hvt_spool_reader_new(sp, 1);
+	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 1);
+	ck_assert_uint_eq(rec.len, 9);
+	ck_assert(memcmp(rec.data, "payload-1", 9) == 0);
+	ck_assert_uint_eq(rec.meta_len, 15);
+	ck_assert(memcmp(rec.meta, "p in_x cursor=1", 15) == 0);
+	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 1);
+	ck_assert_ptr_null(rec.meta);
+	ck_assert_uint_eq(rec.meta_len, 0);
+	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 1);
+	ck_assert(memcmp(rec.meta, "k 0123", 6) == 0);
+	hvt_spool_reader_free(r);
+	hvt_spool_close(sp);
+	/* a flipped meta byte is damage like any other */
+	char *seg = seg_file(1);
+	flip_byte(seg, HDR + 9 + 3);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	ck_assert_int_eq(set_aside_size(1, 0), HDR + 9 + 15);
+	r = hvt_spool_reader_new(sp, 1);
+	ck_assert_int_eq(hvt_spool_reader_next(r, &rec), 1);
+	ck_assert_uint_eq(rec.seq, 2);
+	ck_assert_uint_eq(rec.skipped, 1);
+	hvt_spool_reader_free(r);
+	hvt_spool_close(sp);
+	free(seg);
+}
+END_TEST
+
+/* A segment (not the newest) cut short in a record: the partial record's
+ * bytes are set aside and the seqs the rest of the file held are lost;
+ * every record before the cut and every later segment is kept. */
+START_TEST(truncated_middle_segment)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	uint64_t got[64], skipped[64];
+	struct hvt_spool_damage *v;
+	size_t nd;
+
+	append_n(sp, 18);                       /* segments 1 6 11 16 */
+	hvt_spool_close(sp);
+	char *seg = seg_file(6);
+	ck_assert_int_eq(truncate(seg, 2 * (HDR + PAYLOAD) + 30), 0);    /* 6, 7 and 30 bytes of 8 */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 1);
+	ck_assert_uint_eq(v[0].lost_first, 8);
+	ck_assert_uint_eq(v[0].lost_last, 10);
+	ck_assert_uint_eq(v[0].bytes, 30);
+	ck_assert_str_eq(v[0].why, "a torn record");
+	free(v);
+	ck_assert_int_eq(set_aside_size(6, 2 * (HDR + PAYLOAD)), 30);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 15);
+	ck_assert_uint_eq(got[6], 7);
+	ck_assert_uint_eq(got[7], 11);
+	ck_assert_uint_eq(skipped[7], 3);
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 19);
+	hvt_spool_close(sp);
+
+	/* cut exactly at a record boundary: no bytes to keep, the seqs are
+	 * still accounted for */
+	seg = seg_file(11);
+	ck_assert_int_eq(truncate(seg, 1 * (HDR + PAYLOAD)), 0);          /* only 11 */
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 1);
+	ck_assert_uint_eq(v[0].lost_first, 12);
+	ck_assert_uint_eq(v[0].lost_last, 15);
+	ck_assert_uint_eq(v[0].bytes, 0);
+	free(v);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 11);
+	hvt_spool_close(sp);
+	free(seg);
+
+	/* a segment file missing in between: the one before it ends early */
+	seg = seg_file(11);
+	ck_assert_int_eq(unlink(seg), 0);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 1);
+	ck_assert_uint_eq(v[0].lost_first, 11);
+	ck_assert_uint_eq(v[0].lost_last, 15);
+	free(v);
+	ck_assert_int_eq(read_all(sp, 1, got, skipped, 64), 10);
+	ck_assert_uint_eq(got[7], 16);
+	ck_assert_uint_eq(skipped[7], 8);       /* 8..15 */
+	hvt_spool_close(sp);
+	free(seg);
+}
+END_TEST
+
+/* Unacknowledged records before the first segment are gone: reported
+ * once, and the checkpoint moves past them. */
+START_TEST(missing_oldest_segment)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	struct hvt_spool_damage *v;
+	size_t nd;
+
+	append_n(sp, 12);
+	ck_assert_int_eq(hvt_spool_ack(sp, 2, true), 0);
+	hvt_spool_close(sp);
+	char *seg = seg_file(1);
+	ck_assert_int_eq(unlink(seg), 0);
+	free(seg);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 1);
+	ck_assert_uint_eq(v[0].lost_first, 3);
+	ck_assert_uint_eq(v[0].lost_last, 5);
+	ck_assert_uint_eq(v[0].segment, 0);
+	free(v);
+	ck_assert_uint_eq(hvt_spool_acked(sp), 5);
+	hvt_spool_close(sp);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	hvt_spool_take_damage(sp, &v, &nd);
+	ck_assert_uint_eq(nd, 0);
+	hvt_spool_close(sp);
+}
+END_TEST
+
+/* hvt_spool_check: reports without touching; with repair, fixes so that a
+ * second check is clean. */
+START_TEST(check_and_repair)
+{
+	struct hvt_spool_opts o = { .dir = dir, .name = "test", .segment_bytes = SEG_BYTES };
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	char err[256] = "", *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	append_n(sp, 12);
+	hvt_spool_close(sp);
+	f = open_memstream(&out, &outlen);
+	ck_assert_int_eq(hvt_spool_check(&o, false, f, err, sizeof err), 0);
+	fclose(f);
+	ck_assert_msg(strstr(out, "every record is intact"), "%s", out);
+	free(out);
+
+	char *seg = seg_file(6);
+	flip_byte(seg, 1 * (HDR + PAYLOAD) + HDR + 3);         /* payload of 7 */
+	off_t before = tu_size(seg);
+	f = open_memstream(&out, &outlen);
+	ck_assert_int_eq(hvt_spool_check(&o, false, f, err, sizeof err), 1);
+	fclose(f);
+	ck_assert_msg(strstr(out, "0000000000000006.seg: 4 records, 500 bytes: DAMAGED"), "%s", out);
+	ck_assert_msg(strstr(out, "a checksum mismatch; record 7..7 lost"), "%s", out);
+	free(out);
+	ck_assert_int_eq(tu_size(seg), before);                 /* untouched */
+	ck_assert_int_eq(set_aside_size(6, 1 * (HDR + PAYLOAD)), -1);
+
+	f = open_memstream(&out, &outlen);
+	ck_assert_int_eq(hvt_spool_check(&o, true, f, err, sizeof err), 0);
+	fclose(f);
+	ck_assert_msg(strstr(out, "repaired (segment 0000000000000006.seg offset 100): a checksum mismatch; "
+			      "record 7..7 lost; set aside as "), "%s", out);
+	free(out);
+	ck_assert_int_eq(set_aside_size(6, 1 * (HDR + PAYLOAD)), HDR + PAYLOAD);
+	f = open_memstream(&out, &outlen);
+	ck_assert_int_eq(hvt_spool_check(&o, false, f, err, sizeof err), 0);
+	fclose(f);
+	ck_assert_msg(strstr(out, "every record is intact"), "%s", out);
+	free(out);
+
+	struct hvt_spool_opts none = { .dir = "/nonexistent/spool", .name = "spool" };
+	f = open_memstream(&out, &outlen);
+	ck_assert_int_eq(hvt_spool_check(&none, false, f, err, sizeof err), -1);
+	fclose(f);
+	free(out);
+	ck_assert_str_eq(err, "there is no spool at /nonexistent/spool");
+	free(seg);
+}
+END_TEST
+
+/* The owner's state and the hold: acknowledged records stay until a saved
+ * state covers them, so the meta after the state can always be replayed. */
+START_TEST(state_holds_records)
+{
+	struct hvt_spool_opts o = { .dir = dir, .name = "test", .segment_bytes = SEG_BYTES,
+				    .hold_for_state = true };
+	char err[256], *data;
+	size_t len;
+	uint64_t upto, firsts[32];
+	struct hvt_spool *sp = hvt_spool_open(&o, err, sizeof err);
+
+	ck_assert_ptr_nonnull(sp);
+	ck_assert_int_eq(hvt_spool_load_state(sp, &data, &len, &upto), -ENOENT);
+	append_n(sp, 18);
+	ck_assert_int_eq(hvt_spool_ack(sp, 18, true), 0);
+	ck_assert_int_eq(segments(firsts, 32), 4);             /* held: no state yet */
+	ck_assert_int_eq(hvt_spool_save_state(sp, "window\0bytes", 12, 12), 0);
+	ck_assert_int_eq(segments(firsts, 32), 2);             /* 1-5 and 6-10 go; 11-15 holds 13.. */
+	ck_assert_uint_eq(firsts[0], 11);
+	hvt_spool_close(sp);
+	sp = hvt_spool_open(&o, err, sizeof err);
+	ck_assert_int_eq(hvt_spool_load_state(sp, &data, &len, &upto), 0);
+	ck_assert_uint_eq(len, 12);
+	ck_assert_uint_eq(upto, 12);
+	ck_assert(memcmp(data, "window\0bytes", 12) == 0);
+	free(data);
+	ck_assert_int_eq(segments(firsts, 32), 2);
+	hvt_spool_close(sp);
+
+	/* a damaged state file is said so, not trusted */
+	char *path = hvt_asprintf("%s/state", dir);
+	flip_byte(path, tu_size(path) - 2);
+	sp = hvt_spool_open(&o, err, sizeof err);
+	ck_assert_int_eq(hvt_spool_load_state(sp, &data, &len, &upto), -EBADMSG);
+	ck_assert_ptr_null(data);
+	hvt_spool_close(sp);
+	free(path);
+}
+END_TEST
+
+/* A lost meta file is restored from the checkpoint, which names the id. */
+START_TEST(meta_restored_from_checkpoint)
+{
+	struct hvt_spool *sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	char id[17];
+
+	append_n(sp, 3);
+	ck_assert_int_eq(hvt_spool_ack(sp, 1, true), 0);
+	hvt_strlcpy(id, hvt_spool_id(sp), sizeof id);
+	hvt_spool_close(sp);
+	char *meta = hvt_asprintf("%s/meta", dir);
+	ck_assert_int_eq(unlink(meta), 0);
+	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
+	ck_assert_str_eq(hvt_spool_id(sp), id);
+	ck_assert_uint_eq(hvt_spool_next_seq(sp), 4);
+	hvt_spool_close(sp);
+	ck_assert_int_eq(access(meta, F_OK), 0);
+	free(meta);
+}
+END_TEST
+
 START_TEST(fsync_policy_names)
 {
 	ck_assert_int_eq(hvt_fsync_policy_parse("never"), HVT_FSYNC_NEVER);
@@ -661,13 +1005,19 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, torn_tail_mid_record);
 	tcase_add_test(tc, torn_tail_mid_header);
 	tcase_add_test(tc, corrupt_tail_checksum);
-	tcase_add_test(tc, corrupt_tail_header);
+	tcase_add_test(tc, corrupt_header_mid_newest_segment);
 	tcase_add_test(tc, corrupt_middle_segment_is_skipped);
 	tcase_add_test(tc, drop_oldest_counts);
 	tcase_add_test(tc, unread_steps_back_once);
 	tcase_add_test(tc, over_bound);
 	tcase_add_test(tc, wait_and_wake);
 	tcase_add_test(tc, fsync_policy_names);
+	tcase_add_test(tc, meta_travels_with_its_record);
+	tcase_add_test(tc, truncated_middle_segment);
+	tcase_add_test(tc, missing_oldest_segment);
+	tcase_add_test(tc, check_and_repair);
+	tcase_add_test(tc, state_holds_records);
+	tcase_add_test(tc, meta_restored_from_checkpoint);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threads");
 	tcase_add_checked_fixture(tc, setup, teardown);
