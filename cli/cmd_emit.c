@@ -7,7 +7,14 @@
  * It talks to the forwarder's in_local socket (docs/local-socket.md): one
  * JSON event per line, one answer per line, "ok" once the event is durably
  * spooled.  Exit status 0 only when every event was acknowledged, so a hook
- * script can tell whether its event is safe. */
+ * script can tell whether its event is safe.
+ *
+ * Every event carries an idempotency key, so sending it again is harmless:
+ * the forwarder drops a key it has seen (within its window, across its own
+ * restarts).  By default the key is "<client id>:<n>" with a random client
+ * id per run, which makes this run's own resends (--retry-for) safe; --id
+ * (one event) or --client-id (a series) give a key that stays the same
+ * when a script runs emit again, which makes a retrying hook script safe. */
 #include "config.h"
 
 #include <errno.h>
@@ -52,6 +59,7 @@ struct emitter {
 	double rate;                  /* events per second, 0 = as fast as possible */
 	long long retry_ms;           /* reconnect for this long after a failure */
 	const char *report;
+	char client[80];              /* the client id in generated keys */
 	/* progress */
 	long long next;               /* next generated number to send */
 	long long sent, acked, failed;
@@ -80,8 +88,13 @@ static void usage(FILE *f)
 		"Options:\n"
 		"      --socket PATH      the forwarder's local socket (default %s)\n"
 		"  -c, --config FILE      take the socket from this forwarder config's [in_local]\n"
+		"      --id KEY           the event's idempotency key: the forwarder stores an event\n"
+		"                         with a key it has seen only once, so a hook script that\n"
+		"                         runs emit again with the same --id is safe (one event)\n"
+		"      --client-id ID     keys are ID:N (N = data.n with --count, the line number\n"
+		"                         with --stdin, 0 for one event); default: a random ID\n"
 		"      --retry-for SECS   on a lost connection, reconnect and resend the unanswered\n"
-		"                         events for up to SECS (those may then be stored twice:\n"
+		"                         events for up to SECS (their keys make that harmless;\n"
 		"                         they are listed by --report)\n"
 		"      --report FILE      write {sent, acked, failed, resent:[n...]} as JSON\n"
 		"  -h, --help             this help\n\n"
@@ -110,12 +123,13 @@ static json_object *value_of(const char *v)
 }
 
 static char *build_single(const char *type, const char *vm, const char *uuid, const char *sev,
-			  const char *msg, long long ts, char **pairs, int npairs)
+			  const char *msg, long long ts, const char *key, char **pairs, int npairs)
 {
 	struct hvt_event *ev = hvt_event_new(type);
 	struct hvt_buf b = { 0 };
 
 	hvt_event_set_vm(ev, vm, uuid);
+	hvt_event_set_str(&ev->key, key);
 	if (sev)
 		ev->severity = hvt_severity_parse(sev);
 	if (msg)
@@ -123,9 +137,9 @@ static char *build_single(const char *type, const char *vm, const char *uuid, co
 	ev->ts_us = ts;
 	for (int i = 0; i < npairs; i++) {
 		char *eq = strchr(pairs[i], '=');
-		char *key = hvt_strndup(pairs[i], (size_t)(eq - pairs[i]));
-		hvt_event_data_add(ev, key, value_of(eq + 1));
-		free(key);
+		char *name = hvt_strndup(pairs[i], (size_t)(eq - pairs[i]));
+		hvt_event_data_add(ev, name, value_of(eq + 1));
+		free(name);
 	}
 	hvt_event_to_json(ev, &b);
 	hvt_event_free(ev);
@@ -170,6 +184,29 @@ static size_t inflight_n(const struct emitter *e)
 	return e->in_tail - e->in_head;
 }
 
+/* A line from --stdin, with a key "<client>:<line number>" unless it has
+ * one (a line that is not a JSON object goes as it is: the forwarder says
+ * what is wrong with it). */
+static void add_key(struct emitter *e, const char *line, size_t n, long long lineno)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, line, (int)n), *k;
+
+	if (o && json_object_is_type(o, json_type_object) && !json_object_object_get_ex(o, "key", &k)) {
+		char key[120];
+		size_t len;
+		snprintf(key, sizeof key, "%s:%lld", e->client, lineno);
+		json_object_object_add(o, "key", json_object_new_string(key));
+		const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		hvt_buf_append(&e->out, t, len);
+	} else {
+		hvt_buf_append(&e->out, line, n);
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+}
+
 /* Queue the next event's line; false when there is nothing more. */
 static bool queue_next(struct emitter *e)
 {
@@ -192,7 +229,7 @@ static bool queue_next(struct emitter *e)
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (n) {
-			hvt_buf_append(&e->out, line, (size_t)n);
+			add_key(e, line, (size_t)n, e->sent);
 			hvt_buf_append(&e->out, "\n", 1);
 			e->inflight[e->in_tail++ % MAX_INFLIGHT] = e->sent;
 		}
@@ -202,8 +239,9 @@ static bool queue_next(struct emitter *e)
 	if (e->next >= e->start + e->count)
 		return false;
 	size_t before = e->out.len;
-	hvt_buf_printf(&e->out, "{\"type\":\"%s\",\"vm\":{\"name\":\"vm%lld\"},\"msg\":\"load event %lld\","
-		       "\"data\":{\"n\":%lld", e->type, e->next % 100, e->next, e->next);
+	hvt_buf_printf(&e->out, "{\"type\":\"%s\",\"key\":\"%s:%lld\",\"vm\":{\"name\":\"vm%lld\"},"
+		       "\"msg\":\"load event %lld\",\"data\":{\"n\":%lld", e->type, e->client, e->next, e->next % 100,
+		       e->next, e->next);
 	size_t len = e->out.len - before + 4;
 	if (e->size > len + 10) {
 		size_t pad = e->size - (len + 10);
@@ -389,6 +427,8 @@ int cmd_emit(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "retry-for", required_argument, NULL, 'R' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "client-id", required_argument, NULL, 'C' },
 		{ "report", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -397,6 +437,7 @@ int cmd_emit(int argc, char **argv)
 	const char *vm = NULL, *uuid = NULL, *sev = NULL, *msg = NULL;
 	long long ts = 0;
 	bool use_stdin = false;
+	const char *id = NULL, *client = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:t:h", opts, NULL)) != -1) {
@@ -430,6 +471,8 @@ int cmd_emit(int argc, char **argv)
 		case 'r': e.rate = strtod(optarg, NULL); break;
 		case 'R': e.retry_ms = (long long)(strtod(optarg, NULL) * 1000); break;
 		case 'o': e.report = optarg; break;
+		case 'i': id = optarg; break;
+		case 'C': client = optarg; break;
 		case 'h': usage(stdout); return CLI_OK;
 		default: return cli_usage_error(CMD);
 		}
@@ -441,6 +484,28 @@ int cmd_emit(int argc, char **argv)
 	}
 	if (!e.type)
 		e.type = "load.event";
+	if ((id && (use_stdin || e.count)) || (id && client)) {
+		cli_error(CMD, "--id is the key of one event; for --count or --stdin give --client-id");
+		return cli_usage_error(CMD);
+	}
+	for (const char *k = id ? id : client; k && *k; k++)
+		if ((unsigned char)*k < 0x20 || *k == '"' || *k == '\\' || *k == 0x7f) {
+			cli_error(CMD, "--id/--client-id: printable characters only, no quotes or backslashes");
+			return CLI_USAGE;
+		}
+	if ((id && !*id) || (id && strlen(id) > 200) || (client && (!*client || strlen(client) > 60))) {
+		cli_error(CMD, "--id takes 1 to 200 characters, --client-id 1 to 60");
+		return CLI_USAGE;
+	}
+	if (client) {
+		hvt_strlcpy(e.client, client, sizeof e.client);
+	} else {
+		unsigned char raw[8];
+		hvt_random(raw, sizeof raw);
+		hvt_hex(raw, sizeof raw, e.client);
+	}
+	char single_key[100];
+	snprintf(single_key, sizeof single_key, "%s:0", e.client);
 	if (!hvt_type_valid(e.type)) {
 		cli_error(CMD, "--type '%s' must be dotted lowercase words (e.g. vm.hook.started)", e.type);
 		return CLI_USAGE;
@@ -453,7 +518,8 @@ int cmd_emit(int argc, char **argv)
 				cli_error(CMD, "'%s' is not KEY=VALUE", argv[i]);
 				return cli_usage_error(CMD);
 			}
-		e.single = build_single(e.type, vm, uuid, sev, msg, ts, argv + optind, argc - optind);
+		e.single = build_single(e.type, vm, uuid, sev, msg, ts, id ? id : single_key, argv + optind,
+					argc - optind);
 	} else if (optind < argc) {
 		return cli_usage_error(CMD);
 	}

@@ -52,6 +52,16 @@ static int emit_trampoline(struct hvt_instance *inst, struct hvt_event *ev)
 	return fwd_pipeline_emit(fwd.pipeline, inst, ev);
 }
 
+static int emit_with_trampoline(struct hvt_instance *inst, struct hvt_event *ev, const struct hvt_emit_opts *o)
+{
+	return fwd_pipeline_emit_with(fwd.pipeline, inst, ev, o);
+}
+
+static const char *position_trampoline(struct hvt_instance *inst)
+{
+	return fwd_pipeline_position(fwd.pipeline, inst);
+}
+
 static const char *fstr(const char *key)
 {
 	return hvt_conf_str(fwd.sec_fwd, fwd_schema_forwarder, key);
@@ -111,6 +121,8 @@ static int configure(const struct hvt_daemon_args *a)
 	const char *plugin_dir = hvt_conf_str(fwd.sec_fwd, fwd_schema_forwarder, "plugin_dir");
 	fwd.host.prog = PROG;
 	fwd.host.emit = emit_trampoline;
+	fwd.host.emit_with = emit_with_trampoline;
+	fwd.host.position = position_trampoline;
 	fwd.host.stopping = &fwd.stopping;
 	hvt_instances_configure(fwd.conf, fwd_core_sections, plugin_dir, IO_KINDS, &fwd.host, &fwd.inst);
 	const char *h = fstr("host");
@@ -146,6 +158,7 @@ static struct hvt_spool_opts spool_opts(void)
 		.segment_bytes = hvt_conf_size(fwd.sec_spool, fwd_schema_spool, "segment_size"),
 		.fsync = hvt_fsync_policy_parse(sstr("fsync")),
 		.fsync_interval_ms = hvt_conf_duration_ms(fwd.sec_spool, fwd_schema_spool, "fsync_interval"),
+		.hold_for_state = true,       /* the pipeline's carried state (carry.h) */
 	};
 }
 
@@ -292,6 +305,16 @@ static void emit_lifecycle(const char *type, const char *msg)
 	hvt_event_data_add(ev, "version", json_object_new_string(PACKAGE_VERSION));
 	hvt_event_data_add(ev, "spool_depth", json_object_new_int64(
 		(int64_t)(hvt_spool_last_seq(fwd.spool) - hvt_spool_acked(fwd.spool))));
+	if (strcmp(type, "forwarder.stopped") == 0) {
+		struct fwd_pipeline_counters c;
+		fwd_pipeline_counters(fwd.pipeline, &c);
+		hvt_event_data_add(ev, "repeats_dropped", json_object_new_int64((int64_t)c.repeats));
+		hvt_event_data_add(ev, "dropped_by_policy", json_object_new_int64((int64_t)c.dropped));
+		hvt_event_data_add(ev, "keys_in_window", json_object_new_int64((int64_t)c.keys));
+		hvt_log(LOG_INFO, "since start: %" PRIu64 " repeats of keyed events dropped, %" PRIu64 " events "
+			"dropped by full_policy in %" PRIu64 " episode%s", c.repeats, c.dropped, c.drop_episodes,
+			c.drop_episodes == 1 ? "" : "s");
+	}
 	if (strcmp(type, "forwarder.started") == 0) {
 		hvt_event_data_add(ev, "chain_continued",
 				   json_object_new_boolean(fwd_pipeline_chain_continued(fwd.pipeline)));
@@ -336,6 +359,7 @@ static int run(void)
 		.fsync = hvt_fsync_policy_parse(sstr("fsync")),
 		.fsync_interval_ms = hvt_conf_duration_ms(fwd.sec_spool, fwd_schema_spool, "fsync_interval"),
 		.state_dir = fwd.state_dir,
+		.key_window = (size_t)hvt_conf_int(fwd.sec_spool, fwd_schema_spool, "key_window"),
 	};
 	fwd.pipeline = fwd_pipeline_new(&po, fwd.spool, fwd.loop, &fwd.inst);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carry.h"
 #include "hash.h"
 #include "log.h"
 #include "pipeline.h"
@@ -18,6 +19,11 @@
 #define FLOW_CHECK_US 250000
 #define RETRY_US 1000000
 #define DAMAGE_CHECK_US 5000000   /* how often damage readers found is reported */
+#define STATE_SAVE_MIN_US 1000000 /* saves of the carried state that let the spool trim */
+#define STATE_SAVE_IDLE_US 60000000 /* ...and at least this often when it changed */
+/* The position name under which a drop-oldest episode is carried: "lo hi
+ * count drops start_us", stored with each spool.dropped record. */
+#define DROP_EPISODE "#spool.dropped"
 
 /* The head saved at the last clean stop: "stream seq hash". */
 struct saved_head {
@@ -28,7 +34,20 @@ struct saved_head {
 
 struct pending {
 	struct hvt_event *ev;
+	char *scope;              /* the input's name (positions) */
+	char *position;
+	bool keyed;
+	uint8_t digest[KEYWIN_DIGEST];
 	struct pending *next;
+};
+
+/* One drop-oldest episode: from the first drop until the collector has the
+ * spool.dropped record that names everything dropped in it. */
+struct drop_episode {
+	bool active;
+	uint64_t lo, hi;          /* seqs dropped: the union lies in [lo, hi] */
+	uint64_t count, drops;
+	long long start_us;
 };
 
 struct fwd_pipeline {
@@ -42,9 +61,14 @@ struct fwd_pipeline {
 	bool chain_continued;
 	struct hvt_buf json;
 	struct hvt_buf msg;
-	bool appended;            /* since the last commit */
+	bool appended;            /* since the last commit (or answers wait) */
 	bool paused;
-	uint64_t dropped;
+	uint64_t dropped, repeats, replayed;
+	struct carry *carry;      /* positions and keys kept with the spool */
+	long long last_save_us;
+	struct drop_episode ep;
+	uint64_t drop_episodes;
+	struct hvt_buf meta;
 	struct pending *pending;  /* events the spool refused (disk full) */
 	struct pending **pending_tail;
 	sd_event_source *post;
@@ -112,6 +136,39 @@ void fwd_pipeline_commit(struct fwd_pipeline *p)
 	on_post(NULL, p);
 }
 
+static void episode_check(struct fwd_pipeline *p);
+
+/* Save the carried state (carry.h) up to what is in the spool's files -
+ * synced first when the spool syncs, so the state never covers a record a
+ * power loss could take back.  The spool keeps every record the saved
+ * state does not cover, so it is saved when that is all that keeps an
+ * acknowledged segment, before a drop, at a stop, and now and then. */
+static void save_state(struct fwd_pipeline *p)
+{
+	int rc = p->o.fsync == HVT_FSYNC_NEVER ? hvt_spool_commit(p->spool) : hvt_spool_sync(p->spool);
+
+	if (rc == 0 && p->o.fsync != HVT_FSYNC_NEVER)
+		rc = hvt_spool_commit(p->spool);
+	if (rc < 0 || p->pending) {
+		/* the state must not run ahead of the files (held events are
+		 * not in them): keep the last saved one */
+		return;
+	}
+	if (carry_save(p->carry, p->spool, hvt_spool_next_seq(p->spool) - 1) == 0)
+		p->last_save_us = hvt_mono_us();
+}
+
+static void maybe_save_state(struct fwd_pipeline *p, bool idle_check)
+{
+	long long now = hvt_mono_us();
+
+	if (now - p->last_save_us < STATE_SAVE_MIN_US)
+		return;
+	if (hvt_spool_hold_blocking(p->spool) ||
+	    (idle_check && carry_dirty(p->carry) && now - p->last_save_us >= STATE_SAVE_IDLE_US))
+		save_state(p);
+}
+
 static int on_post(sd_event_source *s, void *ud)
 {
 	struct fwd_pipeline *p = ud;
@@ -125,6 +182,9 @@ static int on_post(sd_event_source *s, void *ud)
 		hvt_log_ratelimited(&p->rl_append, LOG_ERR, "spool: cannot sync: %s", strerror(-rc));
 	if (p->o.fsync == HVT_FSYNC_NEVER || !hvt_spool_dirty(p->spool))
 		notify_inputs_committed(p);
+	maybe_save_state(p, false);
+	if (p->ep.active)
+		episode_check(p);
 	return 0;
 }
 
@@ -173,11 +233,21 @@ static void assign_identity(struct fwd_pipeline *p, struct hvt_event *ev)
 	hvt_event_set_str(&ev->prev, p->last_hash);
 }
 
-/* Format and append one event; the identity is (re)assigned here so a
- * retried event gets the record number it finally lands at. */
-static int append(struct fwd_pipeline *p, struct hvt_event *ev)
+/* What an event carries into its spool record besides itself. */
+struct carried {
+	const char *scope;        /* the input's instance name */
+	const char *position;
+	const uint8_t *digest;    /* of its key, or NULL */
+};
+
+/* Format and append one event with its meta, and only once the record is
+ * appended take the meta into the carried state: a record and what it
+ * carries are one write.  The identity is (re)assigned here so a retried
+ * event gets the record number it finally lands at. */
+static int append(struct fwd_pipeline *p, struct hvt_event *ev, const struct carried *cr)
 {
 	char hash[HVT_SHA256_HEX];
+	uint64_t seq;
 
 	assign_identity(p, ev);
 	hvt_buf_reset(&p->json);
@@ -193,24 +263,45 @@ static int append(struct fwd_pipeline *p, struct hvt_event *ev)
 	hvt_chain_hash(p->json.data, p->json.len, hash);
 	hvt_buf_reset(&p->msg);
 	hvt_syslog_format(&p->msg, p->o.facility, ev, p->json.data, p->json.len);
-	int rc = hvt_spool_append(p->spool, p->msg.data, p->msg.len, NULL);
+	hvt_buf_reset(&p->meta);
+	if (cr)
+		carry_meta(&p->meta, cr->digest, cr->position ? cr->scope : NULL, cr->position);
+	int rc = hvt_spool_append_meta(p->spool, p->msg.data, p->msg.len, p->meta.data, p->meta.len, &seq);
 	if (rc < 0)
 		return rc;
+	if (p->meta.len)
+		carry_apply(p->carry, p->meta.data, p->meta.len, seq);
 	memcpy(p->last_hash, hash, sizeof hash);
 	p->appended = true;
 	return 0;
 }
 
-static void queue_pending(struct fwd_pipeline *p, struct hvt_event *ev)
+static void queue_pending(struct fwd_pipeline *p, struct hvt_event *ev, const struct carried *cr)
 {
 	struct pending *q = hvt_calloc(1, sizeof *q);
 
 	q->ev = ev;
+	if (cr) {
+		q->scope = cr->scope ? hvt_strdup(cr->scope) : NULL;
+		q->position = cr->position ? hvt_strdup(cr->position) : NULL;
+		if (cr->digest) {
+			q->keyed = true;
+			memcpy(q->digest, cr->digest, KEYWIN_DIGEST);
+		}
+	}
 	*p->pending_tail = q;
 	p->pending_tail = &q->next;
 }
 
-static void emit_dropped(struct fwd_pipeline *p, uint64_t n);
+static void pending_free(struct pending *q)
+{
+	hvt_event_free(q->ev);
+	free(q->scope);
+	free(q->position);
+	free(q);
+}
+
+static void emit_dropped(struct fwd_pipeline *p, uint64_t from, uint64_t to, uint64_t n);
 
 static void enforce_bound(struct fwd_pipeline *p)
 {
@@ -220,13 +311,11 @@ static void enforce_bound(struct fwd_pipeline *p)
 		pause_inputs(p, true);
 		return;
 	}
-	uint64_t n = hvt_spool_drop_oldest(p->spool, NULL, NULL);
-	if (n) {
-		p->dropped += n;
-		hvt_log(LOG_WARNING, "spool is full: dropped the %" PRIu64 " oldest unsent events "
-			"(full_policy = drop-oldest; %" PRIu64 " dropped since start)", n, p->dropped);
-		emit_dropped(p, n);
-	}
+	uint64_t from, to;
+	save_state(p);        /* what the dropped segment carried is in the state now */
+	uint64_t n = hvt_spool_drop_oldest(p->spool, &from, &to);
+	if (n)
+		emit_dropped(p, from, to, n);
 }
 
 /* Try the events the spool refused, in order. */
@@ -234,14 +323,14 @@ static int flush_pending(struct fwd_pipeline *p)
 {
 	while (p->pending) {
 		struct pending *q = p->pending;
-		int rc = append(p, q->ev);
+		struct carried cr = { q->scope, q->position, q->keyed ? q->digest : NULL };
+		int rc = append(p, q->ev, &cr);
 		if (rc < 0)
 			return rc;
 		p->pending = q->next;
 		if (!p->pending)
 			p->pending_tail = &p->pending;
-		hvt_event_free(q->ev);
-		free(q);
+		pending_free(q);
 	}
 	return 0;
 }
@@ -274,11 +363,12 @@ static void stamp(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_
 		ev->ts_us = ev->received_us;
 }
 
-int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev)
+static int emit_carried(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev,
+			const struct carried *cr)
 {
 	stamp(p, inst, ev);
 	if (!p->pending) {
-		int rc = append(p, ev);
+		int rc = append(p, ev, cr);
 		if (rc == 0) {
 			hvt_event_free(ev);
 			enforce_bound(p);
@@ -291,8 +381,42 @@ int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct 
 		sd_event_now(p->loop, CLOCK_MONOTONIC, &now);
 		rearm(p->retry_timer, now + RETRY_US);
 	}
-	queue_pending(p, ev);
+	/* a held event's key is known at once (a repeat while it waits is one) */
+	if (cr && cr->digest)
+		carry_add_key(p->carry, cr->digest);
+	queue_pending(p, ev, cr);
 	return 0;
+}
+
+int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev)
+{
+	return emit_carried(p, inst, ev, NULL);
+}
+
+int fwd_pipeline_emit_with(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev,
+			   const struct hvt_emit_opts *o)
+{
+	uint8_t d[KEYWIN_DIGEST];
+	struct carried cr = { inst ? inst->name : "forwarder", o ? o->position : NULL, NULL };
+
+	if (o && o->key) {
+		carry_digest(cr.scope, o->key, d);
+		if (carry_has_key(p->carry, d)) {
+			/* the first one is spooled (or held): answer like it, once
+			 * what is spooled is durable - the next commit says so */
+			p->repeats++;
+			hvt_event_free(ev);
+			p->appended = true;
+			return HVT_EMIT_REPEAT;
+		}
+		cr.digest = d;
+	}
+	return emit_carried(p, inst, ev, &cr);
+}
+
+const char *fwd_pipeline_position(struct fwd_pipeline *p, struct hvt_instance *inst)
+{
+	return carry_position(p->carry, inst->name, NULL);
 }
 
 /* Damage the spool set aside (spool.h, "Damage"): records that will never
@@ -310,7 +434,7 @@ void fwd_pipeline_report_damage(struct fwd_pipeline *p)
 			continue;     /* stray bytes, or records the collector already has: logged only */
 		struct hvt_event *ev = hvt_event_new("spool.damaged");
 		uint64_t lost = d->lost_last - d->lost_first + 1;
-		ev->severity = 3;
+		ev->severity = HVT_SEV_ERR;
 		hvt_event_set_msg(ev, "spool damage: %s%" PRIu64 " event%s (seq %" PRIu64 "..%" PRIu64 ") could not be "
 				  "read and will never be sent (%s); the damaged bytes are kept in %s",
 				  d->lost_upper_bound ? "at most " : "", lost, lost == 1 ? "" : "s", d->lost_first,
@@ -334,22 +458,94 @@ void fwd_pipeline_report_damage(struct fwd_pipeline *p)
 	free(v);
 }
 
+/* Now and then: damage readers found, the carried state, the end of a
+ * drop episode while nothing else happens. */
 static int on_damage_timer(sd_event_source *s, uint64_t usec, void *ud)
 {
-	fwd_pipeline_report_damage(ud);
+	struct fwd_pipeline *p = ud;
+
+	fwd_pipeline_report_damage(p);
+	maybe_save_state(p, true);
+	episode_check(p);
 	rearm(s, usec + DAMAGE_CHECK_US);
 	return 0;
 }
 
-static void emit_dropped(struct fwd_pipeline *p, uint64_t n)
+/* full_policy = drop-oldest.  Each drop is a recorded fact: a spool.dropped
+ * event, chained and sealed like every other, naming the seqs dropped so
+ * far in this episode - cumulative, because an earlier spool.dropped may
+ * itself be dropped by the next drop while the collector stays away.  The
+ * episode ends once the collector has acknowledged the latest of them: one
+ * log line when it starts, one with the counts when it ends. */
+static void emit_dropped(struct fwd_pipeline *p, uint64_t from, uint64_t to, uint64_t n)
 {
-	struct hvt_event *ev = hvt_event_new("spool.dropped");
+	struct drop_episode *e = &p->ep;
+	char pos[160];
 
+	if (!e->active) {
+		*e = (struct drop_episode){ .active = true, .lo = from, .start_us = hvt_now_us() };
+		p->drop_episodes++;
+		hvt_log(LOG_WARNING, "spool is full (max_size %" PRIu64 " bytes) and the collector is not taking "
+			"events: dropping the oldest unsent ones (full_policy = drop-oldest), starting with seq "
+			"%" PRIu64 "; spool.dropped events name what goes, and one line says when this ends",
+			hvt_spool_max_bytes(p->spool), from);
+	}
+	e->hi = to;
+	e->count += n;
+	e->drops++;
+	p->dropped += n;
+	struct hvt_event *ev = hvt_event_new("spool.dropped");
 	ev->severity = HVT_SEV_ERR;
-	hvt_event_set_msg(ev, "spool full: %" PRIu64 " unsent events dropped (full_policy = drop-oldest)", n);
-	hvt_event_data_add(ev, "dropped", json_object_new_int64((int64_t)n));
+	hvt_event_set_msg(ev, "spool full: %" PRIu64 " unsent events dropped by policy (full_policy = drop-oldest) "
+			  "since this episode began, seq %" PRIu64 "..%" PRIu64 " (%" PRIu64 " in this drop)", e->count,
+			  e->lo, e->hi, n);
+	hvt_event_data_add(ev, "from_seq", json_object_new_int64((int64_t)e->lo));
+	hvt_event_data_add(ev, "to_seq", json_object_new_int64((int64_t)e->hi));
+	hvt_event_data_add(ev, "dropped", json_object_new_int64((int64_t)e->count));
+	hvt_event_data_add(ev, "drops", json_object_new_int64((int64_t)e->drops));
+	hvt_event_data_add(ev, "this_drop", json_object_new_int64((int64_t)n));
 	hvt_event_data_add(ev, "dropped_total", json_object_new_int64((int64_t)p->dropped));
-	fwd_pipeline_emit(p, NULL, ev);
+	hvt_event_data_add(ev, "policy", json_object_new_string("drop-oldest"));
+	snprintf(pos, sizeof pos, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %lld", e->lo, e->hi, e->count,
+		 e->drops, e->start_us);
+	struct carried cr = { DROP_EPISODE, pos, NULL };
+	emit_carried(p, NULL, ev, &cr);
+}
+
+/* Has the collector got the latest spool.dropped?  Then the episode is
+ * over. */
+static void episode_check(struct fwd_pipeline *p)
+{
+	struct drop_episode *e = &p->ep;
+	uint64_t mark = 0;
+
+	if (!e->active || !carry_position(p->carry, DROP_EPISODE, &mark) || !mark ||
+	    hvt_spool_acked(p->spool) < mark)
+		return;
+	hvt_log(LOG_NOTICE, "full_policy = drop-oldest: the episode is over: %" PRIu64 " events (seq %" PRIu64
+		"..%" PRIu64 ") dropped in %" PRIu64 " drop%s over %.1f s; the collector has the spool.dropped "
+		"record (seq %" PRIu64 ") that names them", e->count, e->lo, e->hi, e->drops, e->drops == 1 ? "" : "s",
+		(double)(hvt_now_us() - e->start_us) / 1e6, mark);
+	e->active = false;
+}
+
+/* An episode a restart interrupted continues (its spool.dropped events
+ * must keep naming everything dropped in it). */
+static void episode_restore(struct fwd_pipeline *p)
+{
+	uint64_t mark = 0;
+	const char *v = carry_position(p->carry, DROP_EPISODE, &mark);
+	struct drop_episode e = { 0 };
+
+	if (!v || hvt_spool_acked(p->spool) >= mark ||
+	    sscanf(v, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %lld", &e.lo, &e.hi, &e.count, &e.drops,
+		   &e.start_us) != 5)
+		return;
+	e.active = true;
+	p->ep = e;
+	p->drop_episodes++;
+	hvt_log(LOG_NOTICE, "full_policy = drop-oldest: an episode is still open from before the restart (seq "
+		"%" PRIu64 "..%" PRIu64 ", %" PRIu64 " events dropped)", e.lo, e.hi, e.count);
 }
 
 static bool read_saved_head(struct fwd_pipeline *p, struct saved_head *h)
@@ -433,6 +629,14 @@ struct fwd_pipeline *fwd_pipeline_new(const struct fwd_pipeline_opts *o, struct 
 	p->pending_tail = &p->pending;
 	p->rl_append = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(10000);
 	recover_chain_head(p);
+	/* what the spool's records carry: positions, keys (carry.h) */
+	p->carry = carry_new(o->key_window);
+	p->replayed = carry_recover(p->carry, sp);
+	save_state(p);
+	episode_restore(p);
+	if (carry_keys(p->carry) || p->replayed)
+		hvt_log(LOG_INFO, "spool state: %zu idempotency keys in the window, %" PRIu64 " records replayed",
+			carry_keys(p->carry), p->replayed);
 
 	sd_event_now(loop, CLOCK_MONOTONIC, &now);
 	sd_event_add_post(loop, &p->post, on_post, p);
@@ -454,6 +658,7 @@ void fwd_pipeline_flush(struct fwd_pipeline *p)
 	hvt_spool_commit(p->spool);
 	hvt_spool_sync(p->spool);
 	notify_inputs_committed(p);
+	save_state(p);
 	save_chain_head(p);
 }
 
@@ -462,9 +667,13 @@ bool fwd_pipeline_chain_continued(const struct fwd_pipeline *p)
 	return p->chain_continued;
 }
 
-uint64_t fwd_pipeline_dropped(const struct fwd_pipeline *p)
+void fwd_pipeline_counters(const struct fwd_pipeline *p, struct fwd_pipeline_counters *c)
 {
-	return p->dropped;
+	c->repeats = p->repeats;
+	c->dropped = p->dropped;
+	c->drop_episodes = p->drop_episodes;
+	c->keys = carry_keys(p->carry);
+	c->replayed = p->replayed;
 }
 
 void fwd_pipeline_free(struct fwd_pipeline *p)
@@ -479,11 +688,12 @@ void fwd_pipeline_free(struct fwd_pipeline *p)
 	while (p->pending) {
 		struct pending *q = p->pending;
 		p->pending = q->next;
-		hvt_event_free(q->ev);
-		free(q);
+		pending_free(q);
 	}
+	carry_free(p->carry);
 	hvt_buf_free(&p->json);
 	hvt_buf_free(&p->msg);
+	hvt_buf_free(&p->meta);
 	free(p->host);
 	free(p->state_dir);
 	free(p);

@@ -36,6 +36,9 @@ const struct hvt_conf_key fwd_schema_spool[] = {
 	{ "fsync_interval", HVT_CONF_DURATION, "1s", "with fsync = interval, the longest time an event "
 	  "stays only in the page cache", NULL, 1, 3600 * 1000, 0 },
 	{ "segment_size", HVT_CONF_SIZE, "16M", "size of one spool segment file", NULL, 64 << 10, 1 << 30, 0 },
+	{ "key_window", HVT_CONF_INT, "65536", "idempotency keys remembered (hvtrail emit, hook scripts): a "
+	  "keyed event whose key is among the last key_window keys is dropped as a repeat; kept with the "
+	  "spool across restarts and crashes (docs/delivery.md)", NULL, 1024, 16 << 20, 0 },
 	HVT_CONF_END
 };
 

@@ -58,6 +58,7 @@ void hvt_event_free(struct hvt_event *ev)
 	free(ev->id);
 	free(ev->prev);
 	free(ev->source);
+	free(ev->key);
 	free(ev->type);
 	free(ev->vm_name);
 	free(ev->vm_uuid);
@@ -174,6 +175,7 @@ void hvt_event_to_json(const struct hvt_event *ev, struct hvt_buf *out)
 	}
 	put_str(out, "prev", ev->prev, &first);
 	put_str(out, "source", ev->source, &first);
+	put_str(out, "key", ev->key, &first);
 	put_str(out, "type", ev->type, &first);
 	put_str(out, "severity", hvt_severity_name(ev->severity), &first);
 	if (ev->vm_name || ev->vm_uuid) {
@@ -369,6 +371,7 @@ static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev
 	    !get_string(d, o, "stream", lim->max_field, require_identity, &ev->stream) ||
 	    !get_string(d, o, "prev", lim->max_field, false, &ev->prev) ||
 	    !get_string(d, o, "source", lim->max_field, require_identity, &ev->source) ||
+	    !get_string(d, o, "key", lim->max_field, false, &ev->key) ||
 	    !get_string(d, o, "msg", lim->max_msg, false, &ev->msg) ||
 	    !get_string(d, o, "severity", 16, false, &sev))
 		return false;

@@ -50,6 +50,7 @@ struct hvt_event {
 	char *id;                     /* "<stream>-<seq>" (trail.h) */
 	char *prev;                   /* hex SHA-256 of the previous event's JSON, or "" */
 	char *source;                 /* qmp, journald, local, forwarder, collector */
+	char *key;                    /* the client's idempotency key (local events), or NULL */
 	/* what happened */
 	char *type;                   /* dotted: migration.completed */
 	int severity;                 /* enum hvt_severity */

@@ -6,6 +6,8 @@
 
 #define HVT_SHA256_HEX 65     /* 64 hex digits + NUL */
 
+/* The 32 bytes of the digest. */
+void hvt_sha256(const void *data, size_t len, unsigned char out[32]);
 /* out receives 64 lowercase hex digits and a NUL. */
 void hvt_sha256_hex(const void *data, size_t len, char out[HVT_SHA256_HEX]);
 

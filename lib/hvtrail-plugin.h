@@ -45,7 +45,7 @@
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 2
+#define HVT_PLUGIN_ABI 3
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
@@ -58,6 +58,24 @@ enum hvt_plugin_kind {
 struct hvt_instance;
 struct hvt_spool;
 typedef struct sd_event sd_event;
+
+/* What an input may hand over with an event (hvt_host.emit_with). */
+struct hvt_emit_opts {
+	/* The input's read position once this event is spooled (a journal
+	 * cursor, say): stored in the same spool record, so it is durable
+	 * exactly when the event is, and handed back by hvt_host.position
+	 * after a restart - a crash at any instant neither loses nor repeats
+	 * what the input read.  Printable, no newline; NULL = unchanged. */
+	const char *position;
+	/* An idempotency key chosen by the event's producer: an event whose
+	 * key was seen within the forwarder's window ([spool] key_window, kept
+	 * with the spool across restarts and crashes) is dropped as a repeat.
+	 * Keys are per input instance.  NULL = none. */
+	const char *key;
+};
+/* hvt_host.emit_with's answer for an event dropped as a repeat of a key
+ * in the window (the earlier event is spooled; treat it as stored). */
+#define HVT_EMIT_REPEAT 1
 
 /* What the daemon offers its plugins. */
 struct hvt_host {
@@ -77,6 +95,14 @@ struct hvt_host {
 	 * started as): files a plugin opens again later (TLS files at every
 	 * reconnect) must be readable by it. */
 	const char *run_user, *run_group;
+	/* Forwarder inputs: emit with a position and/or an idempotency key
+	 * (struct hvt_emit_opts; o may be NULL).  Returns 0, or
+	 * HVT_EMIT_REPEAT when ev was a repeat and has been freed. */
+	int (*emit_with)(struct hvt_instance *inst, struct hvt_event *ev, const struct hvt_emit_opts *o);
+	/* Forwarder inputs: the position stored with this instance's latest
+	 * spooled event (recovered from the spool at start), or NULL.  Valid
+	 * until the next emit. */
+	const char *(*position)(struct hvt_instance *inst);
 };
 
 /* Is the daemon shutting down?  (false without a host or flag: tools.) */

@@ -2,10 +2,15 @@
  *
  * Protocol (docs/local-socket.md): a client connects to the stream socket
  * and writes one JSON event per line ({"type":..., "vm":{...}, "msg":...,
- * "data":{...}}; identity fields are assigned by the forwarder).  For every
- * line it gets one answer line, in order: "ok" once the event is durably
- * spooled, or "error <reason>".  `hvtrail emit` and libvirt/Xen hook
+ * "data":{...}, "key":...}; identity fields are assigned by the forwarder).
+ * For every line it gets one answer line, in order: "ok" once the event is
+ * durably spooled, or "error <reason>".  `hvtrail emit` and libvirt/Xen hook
  * scripts use it; it is also the load generator of the benchmarks.
+ *
+ * "key" is the client's idempotency key: a line whose key the forwarder
+ * has seen within its window is answered "ok" without a second event
+ * (pipeline.h).  Keys are scoped by the client's uid, so one local user
+ * cannot suppress another's events by sending their keys first.
  *
  * Back-pressure: a client that does not read its answers, or a paused
  * pipeline, stops us reading from that client; nothing is dropped. */
@@ -30,6 +35,7 @@
 
 #define READ_CHUNK 65536
 #define MAX_PENDING_REPLY (1u << 20)   /* stop reading a client that does not read */
+#define MAX_KEY 256
 
 static const struct hvt_conf_key keys[] = {
 	{ "socket", HVT_CONF_PATH, "/run/hvtrail/local.sock", "unix socket local tools write events to",
@@ -52,6 +58,7 @@ struct client {
 	unsigned waiting;             /* NULL entries in answers */
 	bool discarding;              /* inside an over-long line */
 	bool eof;
+	uid_t uid;                    /* the client's (SO_PEERCRED): keys are scoped by it */
 	struct client *next;
 };
 
@@ -67,7 +74,7 @@ struct local {
 	struct client *clients;
 	int nclients;
 	bool paused;
-	uint64_t accepted, rejected;
+	uint64_t accepted, rejected, repeats;
 	struct hvt_ratelimit rl;
 };
 
@@ -180,9 +187,27 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	ev->seq = 0;
 	if (!ev->source)
 		ev->source = hvt_strdup("local");
-	l->accepted++;
+	char *scoped = NULL;
+	if (ev->key) {
+		size_t n = strlen(ev->key);
+		bool printable = n > 0 && n <= MAX_KEY;
+		for (size_t i = 0; i < n && printable; i++)
+			printable = (unsigned char)ev->key[i] >= 0x20 && ev->key[i] != 0x7f;
+		if (!printable) {
+			l->rejected++;
+			hvt_event_free(ev);
+			reply(c, "error field 'key' must be 1 to %d printable characters", MAX_KEY);
+			return;
+		}
+		scoped = hvt_asprintf("%u:%s", (unsigned)c->uid, ev->key);
+	}
+	struct hvt_emit_opts o = { .key = scoped };
 	push_answer(c, NULL);
-	l->inst->host->emit(l->inst, ev);
+	if (l->inst->host->emit_with(l->inst, ev, &o) == HVT_EMIT_REPEAT)
+		l->repeats++;         /* answered "ok" with the others at the next commit */
+	else
+		l->accepted++;
+	free(scoped);
 }
 
 static void consume_input(struct client *c, const char *p, size_t n)
@@ -279,8 +304,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
 		return 0;
 	}
 	struct client *c = hvt_calloc(1, sizeof *c);
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
 	c->l = l;
 	c->fd = cfd;
+	c->uid = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.uid : (uid_t)-1;
 	if (sd_event_add_io(l->inst->host->loop, &c->src, cfd, EPOLLIN, on_client, c) < 0) {
 		close(cfd);
 		free(c);
@@ -378,6 +406,9 @@ static void stop(struct hvt_instance *inst)
 
 	if (!l)
 		return;
+	if (l->repeats)
+		hvt_log(LOG_INFO, "[%s] %llu events accepted, %llu repeats (known keys) answered without a second "
+			"event", inst->name, (unsigned long long)l->accepted, (unsigned long long)l->repeats);
 	while (l->clients)
 		client_free(l->clients);
 	sd_event_source_unref(l->listen_src);
@@ -426,8 +457,9 @@ static char *stats(struct hvt_instance *inst)
 {
 	struct local *l = inst->priv;
 
-	return hvt_asprintf("{\"clients\":%d,\"accepted\":%llu,\"rejected\":%llu}", l->nclients,
-			    (unsigned long long)l->accepted, (unsigned long long)l->rejected);
+	return hvt_asprintf("{\"clients\":%d,\"accepted\":%llu,\"rejected\":%llu,\"repeats\":%llu}",
+			    l->nclients, (unsigned long long)l->accepted, (unsigned long long)l->rejected,
+			    (unsigned long long)l->repeats);
 }
 
 static const struct hvt_input_ops ops = { .pause = pause_cb, .committed = committed, .stats = stats };

@@ -24,6 +24,7 @@ static struct hvt_event *full_event(void)
 	hvt_event_set_str(&ev->id, "0123456789abcdef-42");
 	hvt_event_set_str(&ev->prev, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
 	hvt_event_set_str(&ev->source, "qmp");
+	hvt_event_set_str(&ev->key, "hook:vm1:start:7f3a");
 	ev->severity = 5;
 	hvt_event_set_vm(ev, "vm \"one\"", "5c6a2c4e-1b7a-4c1e-9a53-0c4b1f2e3d4a");
 	ev->ts_us = 1795350000123456LL;
@@ -81,6 +82,7 @@ START_TEST(round_trip_every_field)
 	ck_assert_str_eq(back->id, "0123456789abcdef-42");
 	ck_assert_str_eq(back->prev, ev->prev);
 	ck_assert_str_eq(back->source, "qmp");
+	ck_assert_str_eq(back->key, "hook:vm1:start:7f3a");
 	ck_assert_int_eq(back->severity, 5);
 	ck_assert_str_eq(back->vm_name, "vm \"one\"");
 	ck_assert_str_eq(back->vm_uuid, "5c6a2c4e-1b7a-4c1e-9a53-0c4b1f2e3d4a");
@@ -112,8 +114,9 @@ START_TEST(key_order_and_omitted_fields)
 	ev->seq = 7;
 	ev->ts_us = 1;
 	hvt_event_set_vm(ev, NULL, "u");
+	hvt_event_set_str(&ev->key, "k");
 	json = to_json(ev);
-	ck_assert_str_eq(json, "{\"v\":1,\"host\":\"h\",\"seq\":7,\"type\":\"vm.stopped\","
+	ck_assert_str_eq(json, "{\"v\":1,\"host\":\"h\",\"seq\":7,\"key\":\"k\",\"type\":\"vm.stopped\","
 			 "\"severity\":\"info\",\"vm\":{\"uuid\":\"u\"},\"ts\":\"1970-01-01T00:00:00.000001Z\"}");
 	free(json);
 	hvt_event_free(ev);
