@@ -177,6 +177,93 @@ START_TEST(vacuumed_other_sequence)
 }
 END_TEST
 
+/* A gap is reported once: the position after reporting it names the gap,
+ * so resuming from it again (a restart, a re-check, before any entry after
+ * the gap was read) finds the same gap and says nothing (issue #14), and
+ * when more is vacuumed meanwhile only what more went is reported. */
+START_TEST(gap_reported_once)
+{
+	char *dir = jdt_mkdtemp("cur");
+	char *text = jdt_gen_export(0, 100, RT_BASE), *cur = NULL, *path, *after;
+	struct jd_gap gap;
+	struct jd_pos pos;
+	sd_journal *j;
+
+	jdt_remote_text(dir, "a.journal", text);
+	free(text);
+	j = open_dir(dir, jdt_default_matches, jdt_ndefault_matches);
+	while (sd_journal_next(j) > 0 && test_seq(j) != 41)
+		;
+	ck_assert_int_eq(sd_journal_get_cursor(j, &cur), 0);
+	sd_journal_close(j);
+	ck_assert_int_eq(jd_pos_parse(cur, &pos), 0);
+	ck_assert(!pos.gap_reported);
+	ck_assert_str_eq(pos.cursor, cur);
+	path = hvt_asprintf("%s/a.journal", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	text = jdt_gen_export(100, 100, RT_BASE);
+	jdt_remote_text(dir, "b.journal", text);
+	free(text);
+
+	/* first time: a gap; the position after it says which */
+	j = open_dir(dir, jdt_default_matches, jdt_ndefault_matches);
+	ck_assert_int_eq(jd_cursor_resume(j, cur, jdt_default_matches, jdt_ndefault_matches, &gap), JD_RESUME_GAP);
+	ck_assert(jd_gap_since_reported(&pos, &gap));
+	after = jd_pos_after_gap(cur, &gap);
+	ck_assert(hvt_str_has_prefix(after, "gap,?,"));
+	ck_assert(jd_cursor_text_valid(after));         /* storable as a cursor file */
+	char *to = hvt_strdup(gap.to_cursor);
+	jd_gap_free(&gap);
+	sd_journal_close(j);
+
+	/* again from there: the same gap, not reported again */
+	ck_assert_int_eq(jd_pos_parse(after, &pos), 0);
+	ck_assert(pos.gap_reported);
+	ck_assert_str_eq(pos.cursor, cur);
+	ck_assert_str_eq(pos.to, to);
+	j = open_dir(dir, jdt_default_matches, jdt_ndefault_matches);
+	ck_assert_int_eq(jd_cursor_resume(j, pos.cursor, jdt_default_matches, jdt_ndefault_matches, &gap),
+			 JD_RESUME_GAP);
+	ck_assert(!jd_gap_since_reported(&pos, &gap));
+	jd_gap_free(&gap);
+	/* reading goes on where it would have */
+	ck_assert_int_eq(sd_journal_next(j), 1);
+	ck_assert_int_eq(test_seq(j), 100);
+	sd_journal_close(j);
+
+	/* more vacuumed: b.journal goes too; what is reported starts at the
+	 * old "to" */
+	path = hvt_asprintf("%s/b.journal", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	text = jdt_gen_export(200, 100, RT_BASE);
+	jdt_remote_text(dir, "c.journal", text);
+	free(text);
+	j = open_dir(dir, jdt_default_matches, jdt_ndefault_matches);
+	ck_assert_int_eq(jd_cursor_resume(j, pos.cursor, jdt_default_matches, jdt_ndefault_matches, &gap),
+			 JD_RESUME_GAP);
+	ck_assert(jd_gap_since_reported(&pos, &gap));
+	ck_assert_str_eq(gap.from_cursor, to);
+	ck_assert_int_eq(gap.from_us, RT_BASE + 100 * 1000);
+	ck_assert_int_eq(gap.to_us, RT_BASE + 200 * 1000);
+	jd_gap_free(&gap);
+	sd_journal_close(j);
+
+	/* what is no position */
+	ck_assert_int_eq(jd_pos_parse("gap,1,only-two", &pos), -EINVAL);
+	ck_assert_int_eq(jd_pos_parse("gap,x1,a,b", &pos), -EINVAL);
+	ck_assert_int_eq(jd_pos_parse("with space", &pos), -EINVAL);
+	ck_assert_int_eq(jd_pos_parse("gap,12,a,b", &pos), 0);
+	ck_assert(pos.lost_known);
+	ck_assert_uint_eq(pos.lost, 12);
+	free(to);
+	free(after);
+	free(cur);
+	jdt_rmtree(dir);
+}
+END_TEST
+
 START_TEST(vacuumed_nothing_after)
 {
 	char *dir = jdt_mkdtemp("cur");
@@ -263,6 +350,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, restarts_exactly_once);
 	tcase_add_test(tc, filter_changed);
 	tcase_add_test(tc, vacuumed_other_sequence);
+	tcase_add_test(tc, gap_reported_once);
 	tcase_add_test(tc, vacuumed_nothing_after);
 	tcase_add_test(tc, invalid_cursor);
 	tcase_add_test(tc, cursor_file);

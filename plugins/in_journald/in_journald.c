@@ -166,11 +166,16 @@ static int init(struct hvt_instance *inst)
 	return 0;
 }
 
-/* The saved position; -1 when the cursor file exists but cannot be read
- * (starting anyway could skip or repeat entries without anyone knowing). */
+/* The saved position: the one stored with the last event this instance
+ * spooled (exact, whatever instant the forwarder died at), else the
+ * cursor file (a spool that was recreated); -1 when the cursor file exists
+ * but cannot be read (starting anyway could skip or repeat entries without
+ * anyone knowing). */
 static int load_cursor(struct jd *d)
 {
 	char *dir = hvt_strdup(d->cursor_path), *c = NULL;
+	const struct hvt_host *h = d->inst->host;
+	const char *carried = h->position ? h->position(d->inst) : NULL;
 	int r;
 
 	*strrchr(dir, '/') = '\0';
@@ -180,6 +185,13 @@ static int load_cursor(struct jd *d)
 		hvt_log(LOG_ERR, "[%s] cannot create the state directory for %s: %s", d->inst->name,
 			d->cursor_path, strerror(-r));
 		return -1;
+	}
+	if (carried && jd_cursor_text_valid(carried)) {
+		hvt_log(LOG_INFO, "[%s] resuming from the position stored with its last spooled event", d->inst->name);
+		d->emitted_pos = hvt_strdup(carried);
+		if (jd_cursor_load(d->cursor_path, &c) == 0)
+			d->saved_pos = c;       /* so the file is written only if it differs */
+		return 0;
 	}
 	r = jd_cursor_load(d->cursor_path, &c);
 	if (r == -ENOENT)
@@ -194,8 +206,8 @@ static int load_cursor(struct jd *d)
 			strerror(-r));
 		return -1;
 	}
-	d->emitted_cursor = c;
-	d->saved_cursor = hvt_strdup(c);
+	d->emitted_pos = c;
+	d->saved_pos = hvt_strdup(c);
 	return 0;
 }
 
@@ -223,8 +235,8 @@ static void stop(struct hvt_instance *inst)
 	free(d->directory);
 	free(d->ns);
 	free(d->cursor_path);
-	free(d->emitted_cursor);
-	free(d->saved_cursor);
+	free(d->emitted_pos);
+	free(d->saved_pos);
 	free(d);
 	inst->priv = NULL;
 }

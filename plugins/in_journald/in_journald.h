@@ -44,9 +44,9 @@ struct jd {
 	struct jd_entry entry;
 	struct jd_map_opts mopts;
 
-	/* position */
-	char *emitted_cursor;           /* cursor of the last entry handed to the pipeline */
-	char *saved_cursor;             /* what the cursor file holds */
+	/* position (journal_cursor.h, "A position") */
+	char *emitted_pos;              /* after the last event handed to the pipeline */
+	char *saved_pos;                /* what the cursor file holds */
 
 	/* counters */
 	uint64_t entries, events, gaps, reopens, read_errors, cursor_errors;
@@ -63,9 +63,11 @@ void jd_follow_pause(struct jd *d, bool paused);
 void jd_position(struct jd *d);
 /* After the journal's files changed: was the last entry read vacuumed? */
 void jd_position_recheck(struct jd *d);
-/* Persist emitted_cursor (called when everything emitted is durable). */
+/* Persist emitted_pos to the cursor file (called when everything emitted
+ * is durable). */
 void jd_follow_commit(struct jd *d);
-/* Hand an event to the pipeline. */
-void jd_emit(struct jd *d, struct hvt_event *ev);
+/* Hand an event to the pipeline with the position after it (stored in the
+ * same spool record). */
+void jd_emit(struct jd *d, struct hvt_event *ev, const char *pos);
 
 #endif

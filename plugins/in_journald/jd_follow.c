@@ -222,10 +222,7 @@ static void take_entry(struct jd *d)
 			"them are reported as journal.message from now on", d->inst->name, d->what);
 	}
 	struct hvt_event *ev = jd_map(&d->entry, &d->mopts);
-	free(d->emitted_cursor);
-	d->emitted_cursor = d->entry.cursor;    /* moved: the event holds its own copy */
-	d->entry.cursor = NULL;
-	jd_emit(d, ev);
+	jd_emit(d, ev, d->entry.cursor);        /* the event holds its own copy */
 }
 
 static int on_drain(sd_event_source *s, void *ud)

@@ -232,3 +232,60 @@ struct hvt_event *jd_gap_event(const struct jd_gap *g)
 		hvt_event_data_add(ev, "to_cursor", json_object_new_string(g->to_cursor));
 	return ev;
 }
+
+int jd_pos_parse(const char *s, struct jd_pos *p)
+{
+	memset(p, 0, sizeof *p);
+	if (!jd_cursor_text_valid(s))
+		return -EINVAL;
+	if (strncmp(s, "gap,", 4) != 0) {
+		hvt_strlcpy(p->cursor, s, sizeof p->cursor);
+		return 0;
+	}
+	const char *lost = s + 4, *to = strchr(lost, ','), *cur = to ? strchr(to + 1, ',') : NULL;
+	if (!to || !cur || cur == to + 1 || !cur[1])
+		return -EINVAL;
+	if (lost[0] == '?' && lost + 1 == to) {
+		p->lost_known = false;
+	} else {
+		char *end;
+		p->lost = strtoull(lost, &end, 10);
+		if (end != to || end == lost)
+			return -EINVAL;
+		p->lost_known = true;
+	}
+	size_t tl = (size_t)(cur - to - 1);
+	memcpy(p->to, to + 1, tl);
+	p->to[tl] = '\0';
+	hvt_strlcpy(p->cursor, cur + 1, sizeof p->cursor);
+	p->gap_reported = true;
+	return 0;
+}
+
+char *jd_pos_after_gap(const char *cursor, const struct jd_gap *g)
+{
+	if (!g->to_cursor)
+		return hvt_strdup(cursor);       /* nothing to recognise it by */
+	if (g->count_known)
+		return hvt_asprintf("gap,%llu,%s,%s", g->lost, g->to_cursor, cursor);
+	return hvt_asprintf("gap,?,%s,%s", g->to_cursor, cursor);
+}
+
+bool jd_gap_since_reported(const struct jd_pos *p, struct jd_gap *g)
+{
+	struct jd_cursor_info to;
+
+	if (!p->gap_reported)
+		return true;
+	if (g->to_cursor && strcmp(g->to_cursor, p->to) == 0)
+		return false;                    /* the very gap reported before */
+	/* more was vacuumed since: the entries from the old TO on went too */
+	free(g->from_cursor);
+	g->from_cursor = hvt_strdup(p->to);
+	g->from_us = jd_cursor_parse(p->to, &to) == 0 && to.has_realtime ? (long long)to.realtime : 0;
+	if (g->count_known && p->lost_known && g->lost >= p->lost)
+		g->lost -= p->lost;
+	else
+		g->count_known = false;
+	return true;
+}

@@ -80,4 +80,27 @@ enum jd_resume jd_cursor_resume(sd_journal *j, const char *cursor, char *const *
 /* The journal.gap event for a gap (pure). */
 struct hvt_event *jd_gap_event(const struct jd_gap *g);
 
+/* A position: where reading resumes, as the input carries it with each
+ * event into the spool (and into the cursor file).  Normally the cursor of
+ * the last entry read (or JD_CURSOR_HEAD).  After a gap was reported, and
+ * until an entry after it is read, "gap,LOST,TO,CURSOR": CURSOR (the last
+ * entry read) is gone, and the gap up to TO (the first entry on disk when
+ * it was reported) was reported with LOST entries ("?" if unknown).
+ * Resuming from it again finds the same gap and reports nothing - or, if
+ * more was vacuumed meanwhile, only what more went. */
+struct jd_pos {
+	char cursor[JD_CURSOR_MAX + 1];
+	bool gap_reported;
+	bool lost_known;
+	unsigned long long lost;
+	char to[JD_CURSOR_MAX + 1];
+};
+/* 0, or -EINVAL when s is no position. */
+int jd_pos_parse(const char *s, struct jd_pos *p);
+/* The position after reporting gap g from cursor (malloc'd). */
+char *jd_pos_after_gap(const char *cursor, const struct jd_gap *g);
+/* A gap found from a position that had already reported one: keep only
+ * what went since (from = the old TO).  false: it is the same gap. */
+bool jd_gap_since_reported(const struct jd_pos *p, struct jd_gap *g);
+
 #endif
