@@ -409,6 +409,201 @@ static bool decode_fields(struct decode *d, json_object *o, struct hvt_event *ev
 	return true;
 }
 
+/* ---- duplicate keys ------------------------------------------------------- */
+
+/* json-c keeps the last of two equal keys; another reader (a SIEM, Python,
+ * ClickHouse's JSON functions) may keep the first.  An event whose "host"
+ * or "type" means one thing to the collector and another to whoever reads
+ * the stored text later is refused instead.  The text is JSON json-c
+ * already accepted, so this only follows strings and nesting; keys are
+ * compared as the strings they decode to ("a" and "\u0061" are one key). */
+struct jkey {
+	const char *p;                /* the key's text between its quotes */
+	size_t len;
+	char *dec;                    /* decoded, when it holds escapes (owned) */
+};
+
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+static void put_utf8(struct hvt_buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	hvt_buf_append(b, u, n);
+}
+
+/* The decoded key (NUL-terminated, length in *n). */
+static char *key_decode(const char *p, size_t len, size_t *n)
+{
+	struct hvt_buf b = { 0 };
+
+	hvt_buf_reserve(&b, len);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\\' || i + 1 >= len) {
+			hvt_buf_append(&b, p + i, 1);
+			continue;
+		}
+		char c = p[++i];
+		if (c == 'u' && i + 4 < len) {
+			unsigned cp = hex4(p + i + 1);
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < len && p[i + 1] == '\\' && p[i + 2] == 'u') {
+				unsigned lo = hex4(p + i + 3);
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+			}
+			if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;  /* a lone surrogate, as json-c decodes it */
+			put_utf8(&b, cp);
+			continue;
+		}
+		static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+		const char *f = strchr(from, c);
+		char out = f && c ? to[f - from] : c;    /* \" \\ \/ stand for themselves */
+		hvt_buf_append(&b, &out, 1);
+	}
+	*n = b.len;
+	hvt_buf_append(&b, "", 1);
+	return b.data;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct jkey *x = a, *y = b;
+	size_t n = HVT_MIN(x->len, y->len);
+	int c = memcmp(x->dec ? x->dec : x->p, y->dec ? y->dec : y->p, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Are two of keys[0..n) equal?  Sorts them. */
+static bool keys_repeat(struct jkey *keys, size_t n)
+{
+	if (n < 2)
+		return false;
+	if (n <= 24) {
+		/* an event's objects are small: compare pairs, no sorting */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				if (keys[i].len == keys[j].len && key_cmp(&keys[i], &keys[j]) == 0)
+					return true;
+		return false;
+	}
+	qsort(keys, n, sizeof *keys, key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (key_cmp(&keys[i - 1], &keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Grow an array that starts in a stack buffer (every event is scanned:
+ * the usual one fits without an allocation). */
+static void *grow(void *v, void *stack, size_t *cap, size_t size)
+{
+	size_t n = *cap * 2;
+	void *w = v == stack ? hvt_malloc(n * size) : hvt_realloc(v, n * size);
+
+	if (v == stack)
+		memcpy(w, stack, *cap * size);
+	*cap = n;
+	return w;
+}
+
+bool hvt_json_has_duplicate_keys(const char *text, size_t len)
+{
+	struct jkey keys0[64], *keys = keys0;
+	size_t nkeys = 0, capkeys = HVT_ARRAY_SIZE(keys0);
+	/* per open container: where its keys start; SIZE_MAX for an array */
+	size_t frames0[32], *frames = frames0, nframes = 0, capframes = HVT_ARRAY_SIZE(frames0);
+	bool expect_key = false, dup = false;
+
+	for (size_t i = 0; i < len && !dup; i++) {
+		char c = text[i];
+		if (c == '{' || c == '[') {
+			if (nframes == capframes)
+				frames = grow(frames, frames0, &capframes, sizeof *frames);
+			frames[nframes++] = c == '{' ? nkeys : SIZE_MAX;
+			expect_key = c == '{';
+		} else if (c == '}' || c == ']') {
+			if (!nframes)
+				break;
+			size_t start = frames[--nframes];
+			if (start != SIZE_MAX) {
+				dup = keys_repeat(keys + start, nkeys - start);
+				for (size_t k = start; k < nkeys; k++)
+					free(keys[k].dec);
+				nkeys = start;
+			}
+			expect_key = false;
+		} else if (c == ',') {
+			expect_key = nframes && frames[nframes - 1] != SIZE_MAX;
+		} else if (c == '"') {
+			size_t start = ++i;
+			for (;;) {
+				const char *q = memchr(text + i, '"', len - i);
+				if (!q) {
+					i = len;
+					break;
+				}
+				size_t e = (size_t)(q - text), bs = 0;
+				while (e - bs > start && text[e - bs - 1] == '\\')
+					bs++;
+				i = e;
+				if (bs % 2 == 0)
+					break;          /* not escaped: the end of the string */
+				i++;
+			}
+			if (expect_key) {
+				if (nkeys == capkeys)
+					keys = grow(keys, keys0, &capkeys, sizeof *keys);
+				struct jkey *k = &keys[nkeys++];
+				k->p = text + start;
+				k->len = i - start;
+				k->dec = memchr(k->p, '\\', k->len) ? key_decode(k->p, k->len, &k->len) : NULL;
+				expect_key = false;
+			}
+		}
+	}
+	for (size_t k = 0; k < nkeys; k++)
+		free(keys[k].dec);
+	if (keys != keys0)
+		free(keys);
+	if (frames != frames0)
+		free(frames);
+	return dup;
+}
+
 /* One JSON tokener per thread and nesting limit, reset between events:
  * making one per event (four allocations) showed in the profiles.  Freed
  * at thread exit through the key's destructor.
@@ -520,6 +715,11 @@ struct hvt_event *hvt_event_from_json(const char *text, size_t len,
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		fail(&d, "event must be a JSON object");
+		return NULL;
+	}
+	if (hvt_json_has_duplicate_keys(text, len)) {
+		json_object_put(o);
+		fail(&d, "event JSON repeats a key in one object (readers disagree on which copy counts)");
 		return NULL;
 	}
 	ev = hvt_calloc(1, sizeof *ev);

@@ -98,6 +98,10 @@ int hvt_severity_parse(const char *name);      /* -1 if unknown */
 /* JSON string escaping for hand-built JSON. */
 void hvt_json_escape(struct hvt_buf *out, const char *s);
 
+/* Does well-formed JSON text (as json-c accepted it) repeat a key within
+ * one object, comparing keys as decoded strings? */
+bool hvt_json_has_duplicate_keys(const char *text, size_t len);
+
 /* UTF-8 validation (RFC 3629: no overlongs, no surrogates). */
 bool hvt_utf8_valid(const char *s, size_t len);
 

@@ -410,6 +410,48 @@ START_TEST(rejects_trailing_garbage)
 }
 END_TEST
 
+/* json-c keeps the last of two equal keys, other readers the first: an
+ * event whose host or type is two things is refused (#15), however the
+ * second copy is spelled; equal keys in different objects are fine. */
+START_TEST(rejects_duplicate_keys)
+{
+	expect_reject("{\"type\":\"a.b\",\"host\":\"hv1\",\"host\":\"hv2\"}", false, "repeats a key");
+	expect_reject("{\"type\":\"a.b\",\"type\":\"a.b\"}", false, "repeats a key");
+	expect_reject("{\"type\":\"a.b\",\"\\u0074ype\":\"c.d\"}", false, "repeats a key");
+	expect_reject("{\"type\":\"a.b\",\"data\":{\"x\":[{\"k\":1,\"k\":2}]}}", false, "repeats a key");
+	expect_reject("{\"type\":\"a.b\",\"data\":{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}}", false,
+		      "repeats a key");
+	expect_reject("{\"type\":\"a.b\",\"data\":{\"a\\\"b\":1,\"a\\u0022b\":2}}", false, "repeats a key");
+
+	const char *ok[] = {
+		"{\"type\":\"a.b\",\"data\":{\"type\":\"x\",\"v\":{\"type\":1}},\"vm\":{\"name\":\"n\"}}",
+		"{\"type\":\"a.b\",\"data\":{\"k\":\"k\",\"l\":[\"k\",\"k\",{\"k\":1},{\"k\":2}]}}",
+		"{\"type\":\"a.b\",\"data\":{\"a\\\"b\":1,\"a\\\\b\":2,\"ab\":3,\"\\u00e9\":4,\"e\":5}}",
+		"{\"type\":\"a.b\",\"msg\":\"\\\"type\\\":\",\"data\":{}}",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		char err[256];
+		struct hvt_event *ev = hvt_event_from_json(ok[i], strlen(ok[i]), NULL, false, err, sizeof err);
+		ck_assert_msg(ev != NULL, "refused %s: %s", ok[i], err);
+		hvt_event_free(ev);
+	}
+	/* many keys (sorted, not compared pairwise) */
+	struct hvt_buf b = { 0 };
+	hvt_buf_append_str(&b, "{\"type\":\"a.b\",\"data\":{");
+	for (int i = 0; i < 5000; i++)
+		hvt_buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i, i);
+	hvt_buf_append_str(&b, "}}");
+	ck_assert(!hvt_json_has_duplicate_keys(b.data, b.len));
+	hvt_buf_reset(&b);
+	hvt_buf_append_str(&b, "{\"type\":\"a.b\",\"data\":{");
+	for (int i = 0; i < 5000; i++)
+		hvt_buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i == 4999 ? 17 : i, i);
+	hvt_buf_append_str(&b, "}}");
+	ck_assert(hvt_json_has_duplicate_keys(b.data, b.len));
+	hvt_buf_free(&b);
+}
+END_TEST
+
 START_TEST(type_names)
 {
 	static const char *const good[] = {
@@ -461,6 +503,7 @@ static Suite *event_suite(void)
 	tcase_add_test(tc, rejects_wrong_types);
 	tcase_add_test(tc, rejects_missing_identity_when_required);
 	tcase_add_test(tc, rejects_trailing_garbage);
+	tcase_add_test(tc, rejects_duplicate_keys);
 	tcase_add_test(tc, type_names);
 	tcase_add_test(tc, severities);
 	suite_add_tcase(s, tc);
