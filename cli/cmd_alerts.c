@@ -314,14 +314,26 @@ static void print_table(const struct alert *a)
 	hvt_format_rfc3339(a->fired_us, t, sizeof t);
 	t[19] = 'Z';
 	t[20] = '\0';
-	/* everything but our own words came from hosts and VMs: sanitised */
+	struct hvt_buf id = { 0 }, rule = { 0 };
+	/* everything but our own words came from hosts, VMs or the state
+	 * files: sanitised */
 	out_sanitize(&s, a->summary ? a->summary : "");
-	printf("%-21s %-16s %-16s %-10s %s\n", t, a->id, a->rule ? a->rule : "?", state_of(a), hvt_buf_cstr(&s));
+	out_sanitize(&id, a->id);
+	out_sanitize(&rule, a->rule ? a->rule : "?");
+	printf("%-21s %-16s %-16s %-10s %s\n", t, hvt_buf_cstr(&id), hvt_buf_cstr(&rule), state_of(a),
+	       hvt_buf_cstr(&s));
+	hvt_buf_free(&id);
+	hvt_buf_free(&rule);
 	for (int i = 0; i < a->nd; i++) {
 		const struct delivery *d = &a->d[i];
+		struct hvt_buf action = { 0 }, state = { 0 };
+		out_sanitize(&action, d->action);
+		out_sanitize(&state, d->state);
 		hvt_buf_reset(&s);
 		out_sanitize(&s, d->error ? d->error : "");
-		printf("%-21s   %-30s %-10s", "", d->action, d->state);
+		printf("%-21s   %-30s %-10s", "", hvt_buf_cstr(&action), hvt_buf_cstr(&state));
+		hvt_buf_free(&action);
+		hvt_buf_free(&state);
 		if (d->attempts)
 			printf(" attempt %d", d->attempts);
 		printf("%s%s\n", d->error ? ": " : "", d->error ? hvt_buf_cstr(&s) : "");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "cli.h"
 #include "index_open.h"
@@ -93,17 +94,25 @@ static int add_stream(void *arg, const struct hvt_stream_state *s)
 static int print_gap(void *arg, uint64_t lo, uint64_t hi)
 {
 	struct gap_report *r = arg;
-	struct hvt_buf host = { 0 };
-
-	out_sanitize(&host, r->s->host);
-	if (r->json)
-		/* host names were sanitised, and stream ids are hex: no JSON escaping needed */
-		printf("{\"host\":\"%s\",\"stream\":\"%s\",\"from\":%" PRIu64 ",\"to\":%" PRIu64
-		       ",\"missing\":%" PRIu64 "}\n", hvt_buf_cstr(&host), r->s->stream, lo, hi, hi - lo + 1);
-	else
+	if (r->json) {
+		/* made by json-c: the host and stream are the index's, as stored */
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "host", json_object_new_string(r->s->host));
+		json_object_object_add(o, "stream", json_object_new_string(r->s->stream));
+		json_object_object_add(o, "from", json_object_new_int64((int64_t)lo));
+		json_object_object_add(o, "to", json_object_new_int64((int64_t)hi));
+		json_object_object_add(o, "missing", json_object_new_int64((int64_t)(hi - lo + 1)));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		struct hvt_buf host = { 0 }, stream = { 0 };
+		out_sanitize(&host, r->s->host);
+		out_sanitize(&stream, r->s->stream);
 		printf("%-20s %-18s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n", hvt_buf_cstr(&host),
-		       r->s->stream, lo, hi, hi - lo + 1);
-	hvt_buf_free(&host);
+		       hvt_buf_cstr(&stream), lo, hi, hi - lo + 1);
+		hvt_buf_free(&host);
+		hvt_buf_free(&stream);
+	}
 	r->ranges++;
 	r->missing += hi - lo + 1;
 	return 0;

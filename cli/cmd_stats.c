@@ -309,7 +309,11 @@ static void flatten(struct hvt_buf *b, const char *prefix, json_object *o)
 		if (json_object_is_type(val, json_type_object)) {
 			flatten(b, path, val);
 		} else {
-			hvt_buf_printf(b, "%s%s=", b->len ? " " : "", path);
+			/* keys too came from the forwarder (#15: a key could clear
+			 * the operator's screen) */
+			hvt_buf_append_str(b, b->len ? " " : "");
+			out_sanitize(b, path);
+			hvt_buf_append(b, "=", 1);
 			out_sanitize(b, json_object_is_type(val, json_type_string)
 				     ? json_object_get_string(val)
 				     : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
@@ -368,10 +372,14 @@ static void print_table(const struct host_table *t, bool streams)
 		       when(h->last_indexed, b, sizeof b), when(h->report_at, c, sizeof c),
 		       ago(h->report_at, d, sizeof d));
 		hvt_buf_free(&host);
-		for (size_t j = 0; streams && j < h->nsv; j++)
+		for (size_t j = 0; streams && j < h->nsv; j++) {
+			struct hvt_buf stream = { 0 };
+			out_sanitize(&stream, h->sv[j].stream);
 			printf("    stream %s: %" PRIu64 " events, highest seq %" PRIu64 ", last event %s\n",
-			       h->sv[j].stream, h->sv[j].count, h->sv[j].max_seq,
+			       hvt_buf_cstr(&stream), h->sv[j].count, h->sv[j].max_seq,
 			       when(h->sv[j].last_ts_us, a, sizeof a));
+			hvt_buf_free(&stream);
+		}
 		print_report(h);
 	}
 }

@@ -129,7 +129,12 @@ static void progress(struct loaded *L)
 	if (!isatty(STDERR_FILENO) || hvt_mono_us() < L->next_progress_us)
 		return;
 	L->next_progress_us = hvt_mono_us() + 500000;
-	fprintf(stderr, "\r%s %s: %s/%s: %zu events read", CLI_PROG, CMD, L->host, L->stream, L->n);
+	struct hvt_buf where = { 0 };
+	out_sanitize(&where, L->host);
+	hvt_buf_append(&where, "/", 1);
+	out_sanitize(&where, L->stream);
+	fprintf(stderr, "\r%s %s: %s: %zu events read", CLI_PROG, CMD, hvt_buf_cstr(&where), L->n);
+	hvt_buf_free(&where);
 	fflush(stderr);
 }
 
@@ -199,43 +204,76 @@ static bool own_stream(const struct loaded *L)
 	return L->host[0] == '(' && L->nseals == 0;
 }
 
+/* One JSON object a line, made by json-c: every string in it came from
+ * the index (host, stream, ids, the seal's own words), so none is spliced
+ * in by hand. */
+static void print_json_line(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static json_object *json_stream(const struct loaded *L, size_t events)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "host", json_object_new_string(L->host));
+	json_object_object_add(o, "stream", json_object_new_string(L->stream));
+	json_object_object_add(o, "events", json_object_new_int64((int64_t)events));
+	return o;
+}
+
+/* The table's first columns, every index-derived string sanitised. */
+static void print_columns(const struct loaded *L, size_t events, uint64_t sealed)
+{
+	struct hvt_buf host = { 0 }, stream = { 0 };
+
+	out_sanitize(&host, L->host);
+	out_sanitize(&stream, L->stream);
+	printf("%-20s %-18s %9zu %9" PRIu64 "  ", hvt_buf_cstr(&host), hvt_buf_cstr(&stream), events, sealed);
+	hvt_buf_free(&host);
+	hvt_buf_free(&stream);
+}
+
 static void print_result(const struct opts *o, const struct loaded *L, const struct v_result *r, int kind)
 {
 	if (o->json) {
-		struct hvt_buf b = { 0 };
-		hvt_buf_append_str(&b, "{\"host\":");
-		hvt_json_escape(&b, L->host);
-		hvt_buf_printf(&b, ",\"stream\":\"%s\",\"events\":%zu,\"seals\":%zu,\"sealed_upto\":%" PRIu64
-			       ",\"result\":\"%s\"", L->stream, L->n, L->nseals, r->sealed_upto,
-			       verify_kind_name((enum verify_kind)kind));
+		json_object *j = json_stream(L, L->n);
+		json_object_object_add(j, "seals", json_object_new_int64((int64_t)L->nseals));
+		json_object_object_add(j, "sealed_upto", json_object_new_int64((int64_t)r->sealed_upto));
+		json_object_object_add(j, "result", json_object_new_string(verify_kind_name((enum verify_kind)kind)));
 		if (kind != V_OK) {
-			hvt_buf_printf(&b, ",\"seq\":%" PRIu64 ",\"id\":", r->seq);
-			hvt_json_escape(&b, r->id);
-			hvt_buf_append_str(&b, ",\"detail\":");
-			hvt_json_escape(&b, r->detail);
+			json_object_object_add(j, "seq", json_object_new_int64((int64_t)r->seq));
+			json_object_object_add(j, "id", json_object_new_string(r->id));
+			json_object_object_add(j, "detail", json_object_new_string(r->detail));
 		}
-		if (r->unsealed_from)
-			hvt_buf_printf(&b, ",\"unsealed\":[%" PRIu64 ",%" PRIu64 "]", r->unsealed_from, r->unsealed_to);
+		if (r->unsealed_from) {
+			json_object *u = json_object_new_array();
+			json_object_array_add(u, json_object_new_int64((int64_t)r->unsealed_from));
+			json_object_array_add(u, json_object_new_int64((int64_t)r->unsealed_to));
+			json_object_object_add(j, "unsealed", u);
+		}
 		if (own_stream(L))
-			hvt_buf_append_str(&b, ",\"chain_only\":true");
-		hvt_buf_append_str(&b, "}");
-		puts(b.data);
-		hvt_buf_free(&b);
+			json_object_object_add(j, "chain_only", json_object_new_boolean(1));
+		print_json_line(j);
 		return;
 	}
-	struct hvt_buf host = { 0 };
-	out_sanitize(&host, L->host);
-	printf("%-20s %-18s %9zu %9" PRIu64 "  ", hvt_buf_cstr(&host), L->stream, L->n, r->sealed_upto);
-	hvt_buf_free(&host);
-	if (kind == V_OK && own_stream(L))
+	print_columns(L, L->n, r->sealed_upto);
+	if (kind == V_OK && own_stream(L)) {
 		printf("verified (hash chain only: the collector's own events are not sealed)");
-	else if (kind == V_OK)
+	} else if (kind == V_OK) {
 		printf("verified");
-	else if (kind == V_UNSEALED)
+	} else if (kind == V_UNSEALED) {
 		printf("not yet sealed: events %" PRIu64 "..%" PRIu64, r->unsealed_from, r->unsealed_to);
-	else
-		printf("%s at seq %" PRIu64 " (%s): %s", verify_kind_name((enum verify_kind)kind), r->seq, r->id,
-		       r->detail);
+	} else {
+		struct hvt_buf id = { 0 }, detail = { 0 };
+		out_sanitize(&id, r->id);
+		out_sanitize(&detail, r->detail);
+		printf("%s at seq %" PRIu64 " (%s): %s", verify_kind_name((enum verify_kind)kind), r->seq,
+		       hvt_buf_cstr(&id), hvt_buf_cstr(&detail));
+		hvt_buf_free(&id);
+		hvt_buf_free(&detail);
+	}
 	if (kind == V_OK && r->unsealed_from)
 		printf(" up to %" PRIu64 "; %" PRIu64 "..%" PRIu64 " not yet sealed", r->sealed_upto,
 		       r->unsealed_from, r->unsealed_to);
@@ -245,21 +283,17 @@ static void print_result(const struct opts *o, const struct loaded *L, const str
 static void print_refused(const struct opts *o, const struct loaded *L, const struct v_result *r)
 {
 	if (o->json) {
-		struct hvt_buf b = { 0 };
-		hvt_buf_append_str(&b, "{\"host\":");
-		hvt_json_escape(&b, L->host);
-		hvt_buf_printf(&b, ",\"stream\":\"%s\",\"events\":0,\"result\":\"refused\",\"detail\":", L->stream);
-		hvt_json_escape(&b, r->detail);
-		hvt_buf_append_str(&b, "}");
-		puts(b.data);
-		hvt_buf_free(&b);
+		json_object *j = json_stream(L, 0);
+		json_object_object_add(j, "result", json_object_new_string("refused"));
+		json_object_object_add(j, "detail", json_object_new_string(r->detail));
+		print_json_line(j);
 		return;
 	}
-	struct hvt_buf host = { 0 };
-	out_sanitize(&host, L->host);
-	printf("%-20s %-18s %9d %9d  refused (nothing indexed): %s\n", hvt_buf_cstr(&host), L->stream, 0, 0,
-	       r->detail);
-	hvt_buf_free(&host);
+	struct hvt_buf detail = { 0 };
+	out_sanitize(&detail, r->detail);
+	print_columns(L, 0, 0);
+	printf("refused (nothing indexed): %s\n", hvt_buf_cstr(&detail));
+	hvt_buf_free(&detail);
 }
 
 static int verify_one(struct cli_index *ix, const struct opts *o, struct loaded *L)

@@ -82,6 +82,24 @@ void out_sanitize(struct hvt_buf *b, const char *s)
 	}
 }
 
+void out_json_tty(struct hvt_buf *b, const char *json, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)json, *end = p + len, *run = p;
+
+	for (; p < end; p++) {
+		bool c1 = *p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f;
+		if (*p >= 0x20 && *p != 0x7f && !c1)
+			continue;
+		hvt_buf_append(b, run, (size_t)(p - run));
+		/* a raw C0 control cannot be inside valid JSON; whatever it is,
+		 * it does not reach the terminal */
+		hvt_buf_printf(b, "\\u%04x", c1 ? p[1] : *p);
+		p += c1;
+		run = p + 1;
+	}
+	hvt_buf_append(b, run, (size_t)(p - run));
+}
+
 /* Severity colours as journalctl uses them. */
 static const char *color_of(int severity)
 {
@@ -120,15 +138,47 @@ static void table_row(struct out *o, const struct hvt_event *ev)
 		o->err = o->table->err;
 }
 
+/* A plain number, which a spreadsheet may read as one ("-12", "3.5"). */
+static bool plain_number(const char *s)
+{
+	size_t i = s[0] == '-';
+	bool digits = false, dot = false;
+
+	for (; s[i]; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits = true;
+		else if (s[i] == '.' && !dot)
+			dot = true;
+		else
+			return false;
+	}
+	return digits;
+}
+
+/* A field a spreadsheet would run as a formula ("=HYPERLINK(...)", "+cmd",
+ * "@SUM", "-2+3", or one starting with a TAB or CR): prefixed with a
+ * quote, as OWASP's CSV-injection advice says.  Event text is written by
+ * hosts and VMs, and CSV is opened in spreadsheets. */
+bool out_csv_formula(const char *s)
+{
+	return strchr("=+-@\t\r", s[0]) && s[0] && !plain_number(s);
+}
+
 /* RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR
- * or LF.  Programs get the text as stored; a terminal gets it sanitised. */
+ * or LF.  Programs get the text as stored (but for the formula quote); a
+ * terminal gets it sanitised. */
 void out_csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last)
 {
 	struct hvt_buf clean = { 0 };
 
 	s = s ? s : "";
-	if (o->tty) {
-		out_sanitize(&clean, s);
+	if (o->tty || out_csv_formula(s)) {
+		if (out_csv_formula(s))
+			hvt_buf_append(&clean, "'", 1);
+		if (o->tty)
+			out_sanitize(&clean, s);
+		else
+			hvt_buf_append_str(&clean, s);
 		hvt_buf_append(&clean, "", 1);
 		s = clean.data;
 	}
@@ -203,6 +253,15 @@ int out_row(struct out *o, const struct hvt_row *row)
 
 	o->rows++;
 	if (o->fmt == OUT_JSON) {
+		if (o->tty) {
+			/* the stored text is JSON whose strings may hold DEL and C1
+			 * controls raw (JSON allows them): on a terminal they are
+			 * written as \u escapes, which mean the same to a JSON reader */
+			out_json_tty(&line, row->raw, row->raw_len);
+			rc = write_out(o, line.data, line.len);
+			hvt_buf_free(&line);
+			return rc < 0 ? -1 : write_out(o, "\n", 1);
+		}
 		if (write_out(o, row->raw, row->raw_len) < 0)
 			return -1;
 		return write_out(o, "\n", 1);

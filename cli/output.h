@@ -46,8 +46,15 @@ int out_screen(const struct out *o);
 /* Write s with control characters (C0, DEL, C1) escaped as \n, \t, \xHH:
  * event text comes from VMs and hosts and must not drive the terminal. */
 void out_sanitize(struct hvt_buf *b, const char *s);
+/* JSON text for a terminal: DEL and C1 controls (which JSON carries raw)
+ * written as \u00XX escapes, which mean the same to a JSON reader. */
+void out_json_tty(struct hvt_buf *b, const char *json, size_t len);
+/* Would a spreadsheet run this CSV field as a formula (= + - @ TAB CR
+ * first, and not a plain number)?  out_csv_field then prefixes a quote. */
+bool out_csv_formula(const char *s);
 /* One RFC 4180 field and its separator (a newline when last): quoted when
- * it holds a comma, quote, CR or LF; sanitised on a terminal.  NULL is "". */
+ * it holds a comma, quote, CR or LF; sanitised on a terminal; a formula
+ * gets a leading quote.  NULL is "". */
 void out_csv_field(const struct out *o, struct hvt_buf *line, const char *s, bool last);
 
 #endif
