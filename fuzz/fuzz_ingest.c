@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "record.h"
+#include "trail.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,6 +48,11 @@ static int record(void *arg, int kind, unsigned flags, const struct hvt_event *e
 	 * as "", which no index plugin accepts) */
 	if (kind != COL_REC_QUARANTINE && kind != COL_REC_SEAL &&
 	    !hvt_host_valid(ev->host, ev->host ? strlen(ev->host) : 0, lim.ev.max_field))
+		abort();
+	/* ... and every event can be stored exactly once by both index
+	 * plugins (they refuse what fails these checks) */
+	char why[200];
+	if (kind == COL_REC_EVENT && (!hvt_event_identity_check(ev, why, sizeof why) || ev->seq > INT64_MAX))
 		abort();
 	col_record_pack(&b, kind, flags, ev, "fuzz/127.0.0.1", 1, raw, raw_len, note);
 	if (col_record_unpack(b.data, b.len, &r) < 0 || r.kind != kind || r.flags != flags || r.raw_len != raw_len ||
