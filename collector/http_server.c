@@ -258,6 +258,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return r;
 }
 
+/* libmicrohttpd's MHD_LogCallback: a printf format and its va_list.  The
+ * attribute lets the compiler check our use of it (-Wformat=2 under clang). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(10000);
