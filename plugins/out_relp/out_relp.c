@@ -14,10 +14,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,10 @@
 #include "tlscheck.h"
 #include "trail.h"
 #include "util.h"
+
+#define PROBE_INTERVAL_MS 1000  /* while no collector accepts TCP: how often to look */
+#define PROBE_TIMEOUT_MS 1000   /* one look */
+#define STOP_GRACE_MS 500       /* of shutdown_timeout: the final seal and close */
 
 static const struct hvt_conf_key keys[] = {
 	{ "target", HVT_CONF_LIST, NULL, "collectors as host:port, tried in order", NULL, 0, 0, HVT_CONF_REQUIRED },
@@ -65,8 +72,9 @@ static const struct hvt_conf_key keys[] = {
 	  NULL, 1, 60000, 0 },
 	{ "stats_interval", HVT_CONF_DURATION, "30s", "how often spool depth and counters are reported to "
 	  "the collector (0 = never)", NULL, 0, 86400 * 1000, 0 },
-	{ "shutdown_timeout", HVT_CONF_DURATION, "5s", "at stop, how long to keep sending what is spooled",
-	  NULL, 0, 600 * 1000, 0 },
+	{ "shutdown_timeout", HVT_CONF_DURATION, "5s", "at stop, how long to keep sending what is spooled; "
+	  "the output stops within it even when the collector does not answer (what is unsent stays "
+	  "spooled)", NULL, 0, 600 * 1000, 0 },
 	{ "seal_interval", HVT_CONF_DURATION, "60s", "how often the chain head is signed with tls_key "
 	  "while events flow (also at every connect and at stop; 0 = never, see docs/integrity.md)",
 	  NULL, 0, 86400 * 1000, 0 },
@@ -130,6 +138,13 @@ struct out_relp {
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
+	/* The gate: the sender holds it except inside librelp calls, which can
+	 * block far longer than shutdown_timeout (a TLS handshake with a
+	 * collector that accepted the TCP connection and then stalled waits
+	 * without any timeout).  stop() takes it when the sender does not
+	 * finish in time and never gives it back: the sender then never
+	 * touches the spool again, and the daemon stops on time. */
+	pthread_mutex_t gate;
 	pthread_mutex_t lock;         /* guards the counters below */
 	/* state, owned by the thread */
 	struct relp_client *client;
@@ -257,6 +272,7 @@ static int init(struct hvt_instance *inst)
 	o->inst = inst;
 	o->spool = inst->host->spool;
 	pthread_mutex_init(&o->lock, NULL);
+	pthread_mutex_init(&o->gate, NULL);
 	ack_window_init(&o->win, (int)c->window);
 	while (c->target[n])
 		n++;
@@ -317,6 +333,31 @@ static void set_error(struct out_relp *o, const char *what)
 	pthread_mutex_unlock(&o->lock);
 }
 
+/* librelp calls, made outside the gate (see struct out_relp). */
+static int gated_connect(struct out_relp *o, int i)
+{
+	pthread_mutex_unlock(&o->gate);
+	int rc = relp_client_connect(o->client, o->targets[i].host, o->targets[i].port);
+	pthread_mutex_lock(&o->gate);
+	return rc;
+}
+
+static int gated_send(struct out_relp *o)
+{
+	pthread_mutex_unlock(&o->gate);
+	int rc = relp_client_send(o->client, o->frame.data, o->frame.len);
+	pthread_mutex_lock(&o->gate);
+	return rc;
+}
+
+static bool gated_close(struct out_relp *o, bool graceful)
+{
+	pthread_mutex_unlock(&o->gate);
+	bool clean = relp_client_close(o->client, graceful);
+	pthread_mutex_lock(&o->gate);
+	return clean;
+}
+
 static void drop_session(struct out_relp *o, const char *why)
 {
 	if (why) {
@@ -325,7 +366,7 @@ static void drop_session(struct out_relp *o, const char *why)
 			hvt_spool_acked(o->spool) + 1);
 		set_error(o, why);
 	}
-	relp_client_close(o->client, false);
+	gated_close(o, false);
 	pthread_mutex_lock(&o->lock);
 	o->connected_to[0] = '\0';
 	pthread_mutex_unlock(&o->lock);
@@ -349,6 +390,59 @@ static void nap(struct out_relp *o, long long ms)
 	while (!must_stop(o) && hvt_mono_us() < until) {
 		long long left = (until - hvt_mono_us()) / 1000;
 		hvt_spool_wait(o->spool, UINT64_MAX - 1, (int)HVT_MIN(left, 100) + 1);
+	}
+}
+
+/* Is anything accepting TCP connections at host:port?  A connect only,
+ * bounded by timeout_ms, closed at once. */
+static bool tcp_answers(const char *host, const char *port, int timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	bool ok = false;
+
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return false;
+	for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			struct pollfd p = { fd, POLLOUT, 0 };
+			int err = 0;
+			socklen_t len = sizeof err;
+			ok = poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+			     err == 0;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+/* The reconnect delay.  When no collector even accepted a TCP connection
+ * (down, or the network cut), the delay may have grown long by the time
+ * one comes back: probe the targets with a bare TCP connect every
+ * PROBE_INTERVAL_MS and end the wait as soon as one answers, so an outage
+ * costs at most about one probe interval more than it lasted.  After a
+ * refusal at the TLS or RELP level the whole delay is waited: retrying at
+ * once would only repeat the refusal (rsyslog#1741). */
+static void reconnect_wait(struct out_relp *o, long long ms, bool probe)
+{
+	long long until = hvt_mono_us() + ms * 1000;
+
+	while (!must_stop(o) && hvt_mono_us() < until) {
+		long long slice = HVT_MIN((until - hvt_mono_us()) / 1000, PROBE_INTERVAL_MS);
+		nap(o, HVT_MAX(slice, 1));
+		if (!probe || must_stop(o) || hvt_mono_us() >= until)
+			continue;
+		for (int i = 0; i < o->ntargets; i++)
+			if (tcp_answers(o->targets[i].host, o->targets[i].port, PROBE_TIMEOUT_MS)) {
+				hvt_log(LOG_INFO, "[%s] %s:%s accepts connections again: reconnecting now", o->inst->name,
+					o->targets[i].host, o->targets[i].port);
+				return;
+			}
 	}
 }
 
@@ -391,7 +485,7 @@ static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping
 {
 	refresh_signer(o);
 	for (int i = 0; i < o->ntargets; i++) {
-		if (relp_client_connect(o->client, o->targets[i].host, o->targets[i].port) == 0) {
+		if (gated_connect(o, i) == 0) {
 			o->cur_target = i;
 			ack_window_reset(&o->win);
 			o->last_sent = hvt_spool_acked(o->spool);
@@ -418,15 +512,20 @@ static bool connect_any(struct out_relp *o, long long *backoff_ms, bool stopping
 	pthread_mutex_lock(&o->lock);
 	o->reconnects++;
 	pthread_mutex_unlock(&o->lock);
-	if (!stopping)
-		nap(o, jitter(*backoff_ms));
+	if (!stopping) {
+		long long wait_ms = jitter(*backoff_ms);
+		bool probe = relp_client_unreachable(o->client);
+		hvt_debug("[%s] no collector took the session; next attempt in %lld ms%s", o->inst->name, wait_ms,
+			  probe ? ", or as soon as one accepts TCP connections" : "");
+		reconnect_wait(o, wait_ms, probe);
+	}
 	*backoff_ms = HVT_MIN(*backoff_ms * 2, o->reconnect_max_ms);
 	return false;
 }
 
 static int send_frame(struct out_relp *o, uint64_t last_seq, unsigned nevents)
 {
-	if (relp_client_send(o->client, o->frame.data, o->frame.len) < 0)
+	if (gated_send(o) < 0)
 		return -1;
 	uint64_t acked = ack_window_sent(&o->win, last_seq);
 	if (acked > hvt_spool_acked(o->spool))
@@ -529,7 +628,7 @@ static int confirm_in_flight(struct out_relp *o)
 {
 	if (o->compat) {
 		/* no sync frames for a stock rsyslog: a clean close confirms all */
-		bool clean = relp_client_close(o->client, true);
+		bool clean = gated_close(o, true);
 		if (clean)
 			hvt_spool_ack(o->spool, o->last_sent, true);
 		return clean ? 1 : -1;
@@ -544,6 +643,12 @@ static int confirm_in_flight(struct out_relp *o)
 	return 0;
 }
 
+/* Of shutdown_timeout, what the final seal and clean close may use. */
+static long long stop_margin_ms(const struct out_relp *o)
+{
+	return HVT_MIN(STOP_GRACE_MS, o->shutdown_ms / 5);
+}
+
 /* What the sender sees now (sender_fsm.h).  stop_deadline is set the
  * first time it sees the instance stopping. */
 static void observe(struct out_relp *o, bool drained, long long *stop_deadline, struct sender_view *v)
@@ -552,8 +657,8 @@ static void observe(struct out_relp *o, bool drained, long long *stop_deadline, 
 	uint64_t acked = hvt_spool_acked(o->spool);
 
 	v->stopping = must_stop(o);
-	if (v->stopping && !*stop_deadline)
-		*stop_deadline = now + o->shutdown_ms * 1000;
+	if (v->stopping && !*stop_deadline)    /* leaving time for the final seal and close */
+		*stop_deadline = now + (o->shutdown_ms - stop_margin_ms(o)) * 1000;
 	v->deadline_passed = v->stopping && now > *stop_deadline;
 	v->caught_up = acked >= hvt_spool_last_seq(o->spool);
 	v->connected = relp_client_connected(o->client);
@@ -590,6 +695,7 @@ static void *sender(void *arg)
 	bool drained = false;
 	struct sender_view v;
 
+	pthread_mutex_lock(&o->gate);
 	o->reader = hvt_spool_reader_new(o->spool, hvt_spool_acked(o->spool) + 1);
 	for (;;) {
 		observe(o, drained, &stop_deadline, &v);
@@ -634,7 +740,7 @@ finish:
 	 * everything sent was acknowledged */
 	if (relp_client_connected(o->client) && o->last_sent >= hvt_spool_last_seq(o->spool))
 		send_seal(o, o->last_sent, true);
-	if (relp_client_connected(o->client) && relp_client_close(o->client, true))
+	if (relp_client_connected(o->client) && gated_close(o, true))
 		hvt_spool_ack(o->spool, o->last_sent, true);
 	else
 		hvt_spool_ack(o->spool, hvt_spool_acked(o->spool), true);
@@ -644,6 +750,7 @@ finish:
 			hvt_spool_last_seq(o->spool) - hvt_spool_acked(o->spool));
 	hvt_spool_reader_free(o->reader);
 	o->reader = NULL;
+	pthread_mutex_unlock(&o->gate);
 	return NULL;
 }
 
@@ -662,6 +769,37 @@ static int run(struct hvt_instance *inst)
 	return 0;
 }
 
+/* Wait for the sender to finish, at most shutdown_timeout (its own loop
+ * stops sending a little before, for the final seal and close).  If it is
+ * still inside a librelp call then, close the gate on it for good. */
+static bool join_in_time(struct out_relp *o)
+{
+	struct timespec dl;
+	long long ms = o->shutdown_ms;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(o->thread, NULL, &dl) == 0)
+		return true;
+	pthread_mutex_lock(&o->gate);         /* the sender is in librelp, or done */
+	if (pthread_tryjoin_np(o->thread, NULL) == 0) {
+		pthread_mutex_unlock(&o->gate);
+		return true;
+	}
+	uint64_t last = hvt_spool_last_seq(o->spool), acked = hvt_spool_acked(o->spool);
+	hvt_spool_ack(o->spool, acked, true);
+	hvt_log(LOG_WARNING, "[%s] the collector (%s) does not answer: stopping after shutdown_timeout without "
+		"waiting for it; %" PRIu64 " events not yet acknowledged stay spooled and are sent after the next "
+		"start", o->inst->name, o->connected_to[0] ? o->connected_to : "connecting", last - acked);
+	pthread_detach(o->thread);
+	return false;
+}
+
 static void stop(struct hvt_instance *inst)
 {
 	struct out_relp *o = inst->priv;
@@ -670,8 +808,13 @@ static void stop(struct hvt_instance *inst)
 		return;
 	atomic_store(&o->stop, true);
 	hvt_spool_wake(o->spool);
-	if (o->thread_started)
-		pthread_join(o->thread, NULL);
+	if (o->thread_started && !join_in_time(o)) {
+		/* the sender is inside librelp with a collector that does not
+		 * answer: leave it there (it holds no lock and never touches the
+		 * spool again), and with it this instance's memory */
+		inst->priv = NULL;
+		return;
+	}
 	relp_client_free(o->client);
 	hvt_signer_free(o->signer);
 	ack_window_free(&o->win);
@@ -683,6 +826,7 @@ static void stop(struct hvt_instance *inst)
 	free(o->targets);
 	hvt_conf_list_free(o->own_peers);
 	pthread_mutex_destroy(&o->lock);
+	pthread_mutex_destroy(&o->gate);
 	free(o);
 	inst->priv = NULL;
 }

@@ -35,6 +35,7 @@ struct relp_client {
 	bool connected;
 	bool saw_error;
 	bool refused;                 /* last_error says why we refused the collector */
+	bool unreachable;             /* the last connect failed before any TLS or RELP exchange */
 	char last_error[768];
 	char target[300];             /* host:port being connected */
 	char *permitted;              /* permitted_peers, comma-separated */
@@ -257,6 +258,7 @@ int relp_client_connect(struct relp_client *c, const char *host, const char *por
 	relp_client_close(c, false);
 	c->saw_error = false;
 	c->refused = false;
+	c->unreachable = false;
 	c->largest_frame = 0;
 	c->last_error[0] = '\0';
 	snprintf(c->target, sizeof c->target, "%s:%s", host, port);
@@ -278,6 +280,7 @@ int relp_client_connect(struct relp_client *c, const char *host, const char *por
 	hvt_tls_policy_end();
 	if (r != RELP_RET_OK) {
 		char why[sizeof c->last_error + 200];
+		c->unreachable = (r == RELP_RET_IO_ERR || r == RELP_RET_TIMED_OUT) && !c->refused;
 		if (c->last_error[0])
 			snprintf(why, sizeof why, "%s", c->last_error);
 		else
@@ -369,6 +372,11 @@ bool relp_client_close(struct relp_client *c, bool graceful)
 	c->clt = NULL;
 	c->connected = false;
 	return clean;
+}
+
+bool relp_client_unreachable(const struct relp_client *c)
+{
+	return c->unreachable;
 }
 
 bool relp_client_connected(const struct relp_client *c)

@@ -30,6 +30,10 @@ int relp_client_send(struct relp_client *c, const char *data, size_t len);
  * when that happened, i.e. every frame sent was acknowledged. */
 bool relp_client_close(struct relp_client *c, bool graceful);
 bool relp_client_connected(const struct relp_client *c);
+/* The last connect failed at the TCP level (refused, unreachable, timed
+ * out): nothing of TLS or RELP was exchanged, so trying again costs the
+ * collector nothing. */
+bool relp_client_unreachable(const struct relp_client *c);
 /* Set by librelp's error callback: an error response or a broken session
  * was reported during the last call. */
 bool relp_client_saw_error(const struct relp_client *c);
