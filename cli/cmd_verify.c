@@ -63,7 +63,9 @@ static void help(void)
 	       "  -h, --help             this help\n\n"
 	       "Exit status: 0 verified; 10 edited, 11 deleted, 12 reordered, 13 injected,\n"
 	       "14 signed by the wrong key, 15 not yet sealed (--strict) - the kind of the first\n"
-	       "problem found; 2 usage error, 3 cannot open the index, 4 index error.\n",
+	       "problem found; else 16 dropped by policy, 17 lost to spool damage - holes the\n"
+	       "forwarder itself recorded in a sealed spool.dropped/spool.damaged event;\n"
+	       "2 usage error, 3 cannot open the index, 4 index error.\n",
 	       CLI_PROG, CMD, cli_index_help);
 }
 
@@ -138,6 +140,36 @@ static void progress(struct loaded *L)
 	fflush(stderr);
 }
 
+static uint64_t data_seq(const struct hvt_event *ev, const char *key)
+{
+	json_object *o;
+
+	if (!ev->data || !json_object_object_get_ex(ev->data, key, &o) || !json_object_is_type(o, json_type_int))
+		return 0;
+	int64_t v = json_object_get_int64(o);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* The forwarder's own record of a hole it made (full_policy = drop-oldest)
+ * or found (spool damage): verify.c decides whether it counts. */
+static void hole_statement(const struct hvt_event *ev, struct v_row *v)
+{
+	enum verify_kind k = V_OK;
+
+	if (!ev->source || strcmp(ev->source, "forwarder") != 0 || !ev->type)
+		return;
+	if (strcmp(ev->type, "spool.dropped") == 0)
+		k = V_DROPPED;
+	else if (strcmp(ev->type, "spool.damaged") == 0)
+		k = V_LOST;
+	uint64_t from = data_seq(ev, "from_seq"), to = data_seq(ev, "to_seq");
+	if (k == V_OK || !from || to < from || to >= ev->seq)
+		return;
+	v->hole_kind = k;
+	v->hole_from = from;
+	v->hole_to = to;
+}
+
 static int add_row(void *arg, const struct hvt_row *r)
 {
 	struct loaded *L = arg;
@@ -159,6 +191,7 @@ static int add_row(void *arg, const struct hvt_row *r)
 		hvt_strlcpy(v->prev, ev->prev ? ev->prev : "", sizeof v->prev);
 		hvt_strlcpy(v->id, ev->id, sizeof v->id);
 		v->consistent = strcmp(ev->host, L->host) == 0 && strcmp(ev->stream, L->stream) == 0;
+		hole_statement(ev, v);
 		hvt_event_free(ev);
 	} else {
 		hvt_event_id_format(v->id, sizeof v->id, L->stream, r->seq);
@@ -255,6 +288,11 @@ static void print_result(const struct opts *o, const struct loaded *L, const str
 		}
 		if (own_stream(L))
 			json_object_object_add(j, "chain_only", json_object_new_boolean(1));
+		if (r->holes) {
+			/* holes the forwarder recorded, whatever else was found */
+			json_object_object_add(j, "recorded_holes", json_object_new_int64((int64_t)r->holes));
+			json_object_object_add(j, "recorded_hole_events", json_object_new_int64((int64_t)r->holes_events));
+		}
 		print_json_line(j);
 		return;
 	}
@@ -380,8 +418,8 @@ int cmd_verify(int argc, char **argv)
 		int k = verify_one(&ix, &o, &L);
 		if (k == CLI_FAILED)
 			rc = CLI_FAILED;
-		else if (k != V_OK && worst == V_OK)
-			worst = k;
+		else if (k != V_OK && (worst == V_OK || (worst >= V_DROPPED && k < V_DROPPED)))
+			worst = k;    /* the first problem; tampering before a recorded hole */
 	}
 	if (!l.n && !o.json)
 		printf("No streams%s%s.\n", o.host ? " for host " : "", o.host ? o.host : "");

@@ -13,7 +13,15 @@
  *    hash no longer matches what its successor (or a seal) recorded was
  *    edited;
  *  - a seal that does not verify was made with the wrong key;
- *  - rows after a final seal that no later seal covers were injected. */
+ *  - rows after a final seal that no later seal covers were injected;
+ *  - a hole the forwarder itself recorded - a spool.dropped (full_policy =
+ *    drop-oldest) or spool.damaged event after it naming its seqs - is not
+ *    a deletion, provided a valid seal covers that statement: the statement
+ *    is chained and signed like any event, so an admin who deletes rows
+ *    cannot forge one.  An unsealed statement explains nothing yet (it
+ *    could have been written into the index with the deletion).  Such a
+ *    hole makes the result V_DROPPED/V_LOST only when nothing worse is
+ *    found: the stream is incomplete, by the forwarder's own account. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -34,15 +42,27 @@ const char *verify_kind_name(enum verify_kind k)
 	case V_INJECTED: return "injected";
 	case V_WRONG_KEY: return "signed by the wrong key";
 	case V_UNSEALED: return "not yet sealed";
+	case V_DROPPED: return "dropped by policy";
+	case V_LOST: return "lost to spool damage";
 	}
 	return "?";
 }
+
+/* A hole in seq (from..to) met while walking the rows; judged once the
+ * seals are known. */
+struct hole {
+	uint64_t from, to;
+	const struct v_row *after;    /* the first row after it */
+};
 
 struct walk {
 	const struct v_row *rows;
 	size_t n;
 	long long since, until;
 	struct v_result *res;
+	bool explain;                 /* collect holes for judge_holes */
+	struct hole *holes;
+	size_t nholes;
 };
 
 static bool in_range(const struct walk *w, long long ts)
@@ -105,6 +125,110 @@ static void broken_link(struct walk *w, size_t i)
 	}
 }
 
+/* The id of the missing event seq, from the stream of the row after it. */
+static void missing_id(const struct v_row *after, uint64_t seq, char *id, size_t size)
+{
+	char stream[sizeof after->id];
+	size_t slen = 0;
+	uint64_t s;
+
+	if (!hvt_event_id_split(after->id, &slen, &s))
+		slen = 0;
+	memcpy(stream, after->id, slen);
+	stream[slen] = '\0';
+	hvt_event_id_format(id, size, stream, seq);
+}
+
+/* Events from..to are missing and nothing explains it: a deletion, named
+ * by the first missing event. */
+static void missing(struct walk *w, uint64_t from, uint64_t to, const struct v_row *after, const char *why)
+{
+	struct v_row gone = *after;
+	char d[400];
+
+	missing_id(after, from, gone.id, sizeof gone.id);
+	snprintf(d, sizeof d, "events %" PRIu64 "..%" PRIu64 " are missing%s", from, to, why);
+	found(w, V_DELETED, &gone, from, d);
+}
+
+static void add_hole(struct walk *w, uint64_t from, uint64_t to, const struct v_row *after)
+{
+	w->holes = hvt_realloc(w->holes, (w->nholes + 1) * sizeof *w->holes);
+	w->holes[w->nholes++] = (struct hole){ from, to, after };
+}
+
+/* The forwarder's statement, at or after the hole, that covers seq; NULL if
+ * none.  The statement must come after what it names (it is written when
+ * the events go), and only one a valid seal covers counts. */
+static const struct v_row *statement_for(const struct walk *w, uint64_t seq, bool sealed)
+{
+	const struct v_row *best = NULL;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct v_row *r = &w->rows[i];
+		if (!r->hole_kind || r->seq <= seq || seq < r->hole_from || seq > r->hole_to)
+			continue;
+		if (sealed && r->seq > w->res->sealed_upto)
+			continue;
+		if (!best || r->hole_to > best->hole_to)
+			best = r;
+	}
+	return best;
+}
+
+/* Each hole, now that the seals are known: explained by sealed statements
+ * from end to end, or a deletion. */
+static void judge_holes(struct walk *w)
+{
+	struct v_result *res = w->res;
+	const struct v_row *first_by = NULL;
+	uint64_t first_from = 0, first_to = 0;
+	enum verify_kind first_kind = V_OK;
+	char why[200];
+
+	for (size_t h = 0; h < w->nholes; h++) {
+		const struct hole *x = &w->holes[h];
+		uint64_t at = x->from;
+		enum verify_kind kind = V_LOST;
+		const struct v_row *by = NULL;
+		while (at <= x->to && (by = statement_for(w, at, true)) != NULL) {
+			if (by->hole_kind == V_DROPPED)
+				kind = V_DROPPED;
+			at = by->hole_to + 1;
+		}
+		if (at <= x->to) {
+			const struct v_row *unsealed = statement_for(w, at, false);
+			why[0] = '\0';
+			if (unsealed)
+				snprintf(why, sizeof why, "; event %" PRIu64 " (%s) says they were %s, but no seal covers "
+					 "that statement yet", unsealed->seq, unsealed->hole_kind == V_DROPPED ?
+					 "spool.dropped" : "spool.damaged", verify_kind_name(unsealed->hole_kind));
+			missing(w, x->from, x->to, x->after, why);
+			continue;
+		}
+		if (x->after && !in_range(w, x->after->ts_us))
+			continue;
+		res->holes++;
+		res->holes_events += x->to - x->from + 1;
+		if (!first_by) {
+			first_by = statement_for(w, x->from, true);
+			first_from = x->from;
+			first_to = x->to;
+			first_kind = kind;
+		}
+	}
+	if (res->kind != V_OK || !first_by)
+		return;
+	res->kind = first_kind;
+	res->seq = first_from;
+	missing_id(first_by, first_from, res->id, sizeof res->id);
+	snprintf(res->detail, sizeof res->detail, "events %" PRIu64 "..%" PRIu64 " %s, as the forwarder's sealed "
+		 "%s event %" PRIu64 " records%s", first_from, first_to,
+		 first_kind == V_DROPPED ? "were dropped by policy (full_policy = drop-oldest)" :
+		 "were lost to spool damage", first_kind == V_DROPPED ? "spool.dropped" : "spool.damaged",
+		 first_by->seq, res->holes > 1 ? " (and more holes it explains; see --output json)" : "");
+}
+
 static void walk_rows(struct walk *w)
 {
 	char buf[64], d[200];
@@ -125,7 +249,9 @@ static void walk_rows(struct walk *w)
 			continue;
 		}
 		if (i == 0) {
-			if (r->seq != 1 || r->prev[0]) {
+			if (r->seq > 1 && w->explain) {
+				add_hole(w, 1, r->seq - 1, r);
+			} else if (r->seq != 1 || r->prev[0]) {
 				snprintf(buf, sizeof buf, "%" PRIu64, r->seq);
 				found(w, V_DELETED, r, r->seq > 1 ? 1 : r->seq,
 				      (snprintf(d, sizeof d, "the stream does not start with event 1 (the first stored is %s)", buf), d));
@@ -134,18 +260,10 @@ static void walk_rows(struct walk *w)
 		}
 		const struct v_row *p = &w->rows[i - 1];
 		if (r->seq != p->seq + 1) {
-			/* name the first missing event (its id is stream-seq) */
-			struct v_row gone = *r;
-			char stream[sizeof r->id];
-			size_t slen = 0;
-			uint64_t seq;
-			if (!hvt_event_id_split(r->id, &slen, &seq))
-				slen = 0;
-			memcpy(stream, r->id, slen);
-			stream[slen] = '\0';
-			hvt_event_id_format(gone.id, sizeof gone.id, stream, p->seq + 1);
-			snprintf(buf, sizeof buf, "%" PRIu64 "..%" PRIu64, p->seq + 1, r->seq - 1);
-			found(w, V_DELETED, &gone, p->seq + 1, (snprintf(d, sizeof d, "events %s are missing", buf), d));
+			if (w->explain)
+				add_hole(w, p->seq + 1, r->seq - 1, r);
+			else
+				missing(w, p->seq + 1, r->seq - 1, r, "");
 			continue;
 		}
 		if (strcmp(r->prev, p->hash) != 0)
@@ -216,17 +334,19 @@ static void walk_seals(struct walk *w, const struct v_seal *seals, size_t nseals
 void verify_stream(const struct v_row *rows, size_t n, const struct v_seal *seals, size_t nseals,
 		   long long since_us, long long until_us, struct v_result *res)
 {
-	struct walk w = { rows, n, since_us, until_us, res };
+	struct walk w = { rows, n, since_us, until_us, res, true, NULL, 0 };
 
 	memset(res, 0, sizeof *res);
 	walk_rows(&w);
 	walk_seals(&w, seals, nseals);
+	judge_holes(&w);
+	free(w.holes);
 }
 
 void verify_chain(const struct v_row *rows, size_t n, long long since_us, long long until_us,
 		  struct v_result *res)
 {
-	struct walk w = { rows, n, since_us, until_us, res };
+	struct walk w = { rows, n, since_us, until_us, res, false, NULL, 0 };
 
 	memset(res, 0, sizeof *res);
 	walk_rows(&w);

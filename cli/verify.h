@@ -19,6 +19,11 @@ enum verify_kind {
 	V_INJECTED = 13,      /* events no seal covers after the stream was finally sealed */
 	V_WRONG_KEY = 14,     /* a seal that does not verify (signature, certificate, host) */
 	V_UNSEALED = 15,      /* (--strict) events not yet covered by any seal */
+	/* Holes the forwarder itself recorded (a signed spool.dropped or
+	 * spool.damaged event names their seqs): the stream is incomplete, but
+	 * not tampered with.  Reported only when nothing worse is found. */
+	V_DROPPED = 16,       /* dropped by policy (full_policy = drop-oldest) */
+	V_LOST = 17,          /* lost to spool damage, set aside by the forwarder */
 };
 const char *verify_kind_name(enum verify_kind k);
 
@@ -30,6 +35,10 @@ struct v_row {
 	char id[96];
 	uint64_t json_seq;    /* the seq its JSON claims */
 	bool consistent;      /* its JSON names this host and stream */
+	/* The forwarder's own statement that seqs hole_from..hole_to will never
+	 * come: V_DROPPED (spool.dropped) or V_LOST (spool.damaged); 0 if none. */
+	enum verify_kind hole_kind;
+	uint64_t hole_from, hole_to;
 };
 
 struct v_seal {
@@ -48,6 +57,7 @@ struct v_result {
 	char detail[400];
 	uint64_t sealed_upto; /* highest seq a valid seal covers */
 	uint64_t unsealed_from, unsealed_to;  /* a tail not yet sealed (0 = none) */
+	uint64_t holes, holes_events;        /* explained holes, and the events in them */
 };
 
 /* rows sorted by seq, seals by seq; since/until (0 = open) limit which

@@ -118,6 +118,12 @@ has_events() {
 	[ -f "${COL_DB[$name]}" ] && [ "$(trail_count "$name" "$@")" -ge "$n" ]
 }
 
+# has_final_seal NAME: the collector stored a valid final seal (wait_until).
+has_final_seal() {
+	[ -f "${COL_DB[$1]}" ] &&
+		[ "$(sqlite3 "${COL_DB[$1]}" 'select count(*) from seals where final = 1 and valid = 1')" -ge 1 ]
+}
+
 # jq-like field extraction without jq: json_field 'e["vm"]["name"]' < lines
 json_field() {
 	"$PYTHON" -c '
