@@ -33,8 +33,12 @@ struct http_ctx {
 
 /* --check-config: files readable, key private, some way to authenticate. */
 void http_check(struct hvt_conf *c, struct hvt_conf_section *s);
-/* Listen per s (before the privilege drop); NULL (logged) on failure. */
-struct http *http_start(const struct hvt_conf_section *s, const struct http_ctx *ctx);
+/* Read the TLS files and bind the port per s, before the privilege drop;
+ * NULL (logged) on failure.  s must outlive the endpoint. */
+struct http *http_open(const struct hvt_conf_section *s);
+/* After the drop: open the index read-only and start serving; 0 or -1
+ * (logged; http_stop it then). */
+int http_serve(struct http *h, const struct http_ctx *ctx);
 void http_stop(struct http *h);
 
 /* http_api.c: the answers (the lock is held, the index is open). */

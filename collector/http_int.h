@@ -19,6 +19,10 @@ struct http {
 	bool client_ca;
 	long long max_rows;
 	char *cert_pem, *key_pem, *ca_pem, *priority;
+	const struct hvt_conf_section *s;
+	int listen_fd;                /* bound before the privilege drop; -1 once MHD has it */
+	bool ipv6;
+	char port[16];
 	/* incremental counts of alert.* events for /metrics */
 	int64_t alert_cursor;
 	uint64_t alerts_fired, alerts_delivered, alerts_failed;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -299,14 +301,34 @@ static int open_index(struct http *h)
 	return 0;
 }
 
-struct http *http_start(const struct hvt_conf_section *s, const struct http_ctx *ctx)
+/* A listening TCP socket for addr (MHD takes it over in http_serve). */
+static int listen_on(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+struct http *http_open(const struct hvt_conf_section *s)
 {
 	struct http *h = hvt_calloc(1, sizeof *h);
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST },
 			*ai = NULL;
-	char port[16], err[300];
+	char err[300];
 
-	h->ctx = *ctx;
+	h->listen_fd = -1;
+	h->s = s;
 	h->max_rows = hvt_conf_int(s, col_schema_http, "max_rows");
 	h->cert_pem = slurp(str(s, "tls_cert"));
 	h->key_pem = slurp(str(s, "tls_key"));
@@ -322,18 +344,36 @@ struct http *http_start(const struct hvt_conf_section *s, const struct http_ctx 
 		hvt_log(LOG_ERR, "[http] cannot read tls_cert or tls_key");
 		goto fail;
 	}
-	if (open_index(h) < 0) {
-		hvt_log(LOG_ERR, "[http] cannot open the index read-only");
-		goto fail;
-	}
-	snprintf(port, sizeof port, "%lld", hvt_conf_int(s, col_schema_http, "port"));
-	int gai = getaddrinfo(str(s, "address"), port, &hints, &ai);
+	snprintf(h->port, sizeof h->port, "%lld", hvt_conf_int(s, col_schema_http, "port"));
+	int gai = getaddrinfo(str(s, "address"), h->port, &hints, &ai);
 	if (gai != 0) {
 		hvt_log(LOG_ERR, "[http] address %s: %s", str(s, "address"), gai_strerror(gai));
 		goto fail;
 	}
+	h->ipv6 = ai->ai_family == AF_INET6;
+	h->listen_fd = listen_on(ai);
+	freeaddrinfo(ai);
+	if (h->listen_fd < 0) {
+		hvt_log(LOG_ERR, "[http] cannot listen on %s:%s: %s", str(s, "address"), h->port, strerror(errno));
+		goto fail;
+	}
+	return h;
+fail:
+	http_stop(h);
+	return NULL;
+}
+
+int http_serve(struct http *h, const struct http_ctx *ctx)
+{
+	const struct hvt_conf_section *s = h->s;
+
+	h->ctx = *ctx;
+	if (open_index(h) < 0) {
+		hvt_log(LOG_ERR, "[http] cannot open the index read-only");
+		return -1;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
-	if (ai->ai_family == AF_INET6)
+	if (h->ipv6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opt[16];
 	int n = 0;
@@ -350,21 +390,20 @@ struct http *http_start(const struct hvt_conf_section *s, const struct http_ctx 
 		(intptr_t)(hvt_conf_duration_ms(s, col_schema_http, "timeout") / 1000), NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	/* the socket bound before the privilege drop: MHD's thread, which
+	 * parses what clients send, starts only now */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				  MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
-	freeaddrinfo(ai);
+				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd, MHD_OPTION_ARRAY, opt,
+				  MHD_OPTION_END);
 	if (!h->mhd) {
-		hvt_log(LOG_ERR, "[http] cannot serve HTTPS on %s:%s (address in use, or the TLS files)",
-			str(s, "address"), port);
-		goto fail;
+		hvt_log(LOG_ERR, "[http] cannot serve HTTPS on %s:%s (the TLS files?)", str(s, "address"), h->port);
+		return -1;
 	}
+	h->listen_fd = -1;        /* MHD's now */
 	hvt_log(LOG_INFO, "[http] serving the web UI, /api and /metrics on https://%s:%s/ (%s%s%s)",
-		str(s, "address"), port, h->client_ca ? "client certificates" : "",
+		str(s, "address"), h->port, h->client_ca ? "client certificates" : "",
 		h->client_ca && h->token ? " or " : "", h->token ? "bearer token" : "");
-	return h;
-fail:
-	http_stop(h);
-	return NULL;
+	return 0;
 }
 
 void http_stop(struct http *h)
@@ -373,6 +412,8 @@ void http_stop(struct http *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
 	if (h->ro_open)
 		hvt_instance_stop(&h->ro);
 	free(h->cert_pem);

@@ -179,7 +179,9 @@ static void receiver_limits(const struct hvt_conf_section *sc, struct ingest_lim
 	lim->bindings = col.bindings;
 }
 
-static int start_receiver(void)
+/* The listeners: bound (and their TLS files read) before the privilege
+ * drop; receiver_start() runs the engine after it. */
+static int open_receiver(void)
 {
 	struct ingest_limits lim;
 
@@ -188,7 +190,7 @@ static int start_receiver(void)
 	col.receiver = receiver_new(col.inbox, &lim);
 	if (!col.receiver || receiver_listen(col.receiver, col.conf) < 0)
 		return -1;
-	return receiver_start(col.receiver);
+	return 0;
 }
 
 /* ---- SIGHUP ------------------------------------------------------------- */
@@ -333,6 +335,20 @@ static int run(void)
 
 	if (open_inbox() < 0)
 		return 1;
+	/* Started as root: bind the ports and read the keys, give the state
+	 * to the user and drop; only then do threads start that read what
+	 * forwarders, HTTPS clients or the index send (#15: frames were
+	 * parsed as root until the drop). */
+	if (open_receiver() < 0)
+		goto out;
+	struct hvt_conf_section *hs = hvt_conf_find(col.conf, "http");
+	if (hs && !(col.http = http_open(hs)))
+		goto out;
+	/* what start-up created as root must stay usable after the drop */
+	if (hvt_hand_over(col.state_dir, cstr("user"), cstr("group")) < 0 ||
+	    hvt_hand_over(col.inbox_dir, cstr("user"), cstr("group")) < 0 ||
+	    hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
+		goto out;
 	if (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_INDEX)) < 0)
 		goto out;
 	/* before the indexer: alerts evaluate what it stored but they never saw */
@@ -343,20 +359,13 @@ static int run(void)
 				  hvt_conf_duration_ms(col.sec_col, col_schema_collector, "batch_delay"));
 	if (col.alerts)
 		indexer_set_hook(col.indexer, alerts_stored, col.alerts);
-	if (indexer_start(col.indexer) < 0 || start_receiver() < 0)
+	if (indexer_start(col.indexer) < 0 || receiver_start(col.receiver) < 0)
 		goto out;
-	/* binds its port (and reads its key) before the drop */
-	struct hvt_conf_section *hs = hvt_conf_find(col.conf, "http");
-	if (hs) {
+	if (col.http) {
 		struct http_ctx hc = { col.index, &col.host, col.receiver, col.indexer, col.inbox };
-		if (!(col.http = http_start(hs, &hc)))
+		if (http_serve(col.http, &hc) < 0)
 			goto out;
 	}
-	/* what start-up created as root must stay usable after the drop */
-	if (hvt_hand_over(col.state_dir, cstr("user"), cstr("group")) < 0 ||
-	    hvt_hand_over(col.inbox_dir, cstr("user"), cstr("group")) < 0 ||
-	    hvt_drop_privileges(cstr("user"), cstr("group")) < 0)
-		goto out;
 	/* actions run (and spawn programs) as the unprivileged user */
 	if (col.alerts && (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_ACTION)) < 0 ||
 			   alerts_start(col.alerts, col.receiver) < 0))

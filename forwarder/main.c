@@ -363,14 +363,21 @@ static int run(void)
 	};
 	fwd.pipeline = fwd_pipeline_new(&po, fwd.spool, fwd.loop, &fwd.inst);
 
-	/* outputs first, so the spool drains from the start */
-	if (hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
-	    hvt_instances_start(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
+	/* Started as root: init opens what needs privileges (the local
+	 * socket, keys), then the privileges go, and only then do the outputs'
+	 * threads and the inputs' watchers meet untrusted input (#15: network
+	 * and QMP input was parsed as root until the drop).  Outputs first,
+	 * so the spool drains from the start. */
+	if (hvt_instances_init(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
+	    hvt_instances_init(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
 		goto out;
 	/* what start-up created as root must stay usable after the drop */
 	if (hvt_hand_over(fwd.state_dir, fstr("user"), fstr("group")) < 0 ||
 	    hvt_hand_over(fwd.spool_dir, fstr("user"), fstr("group")) < 0 ||
 	    hvt_drop_privileges(fstr("user"), fstr("group")) < 0)
+		goto out;
+	if (hvt_instances_run(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_OUTPUT)) < 0 ||
+	    hvt_instances_run(&fwd.inst, HVT_KIND_BIT(HVT_PLUGIN_INPUT)) < 0)
 		goto out;
 	emit_lifecycle("forwarder.started", "forwarder started");
 	fwd_pipeline_announce_chain(fwd.pipeline);

@@ -4,7 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -144,80 +145,135 @@ static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-int hvt_chown_for(const char *path, const char *user, const char *group)
-{
+/* The hand-over walk runs as root through directories the service user
+ * owns, so everything is done relative to a directory file descriptor and
+ * without following a symbolic link: a name swapped for a link to
+ * /etc/shadow between our look and our chown meets O_NOFOLLOW, and a
+ * directory swapped for a link cannot lead the walk out of the tree
+ * (found by review: nftw() walked paths and chmod() followed links).  A
+ * file with more than one hard link is left alone: it may be a link to a
+ * file outside the tree (on a system without fs.protected_hardlinks). */
+struct walk {
 	uid_t uid;
 	gid_t gid;
+	dev_t dev;                    /* stay on the file system we started on */
+	unsigned handed, tightened;
+	int err;
+};
 
-	if (!user || !*user)
-		return 0;
-	if (lookup(user, group, &uid, &gid) < 0)
-		return -1;
-	if (chown(path, uid, gid) < 0) {
-		hvt_log(LOG_ERR, "cannot hand %s to %s: %s", path, user, strerror(errno));
-		return -1;
+#define WALK_MAX_DEPTH 32
+
+/* Give the open file fd (described by st, reached as path) to the user. */
+static void hand_fd(struct walk *w, int fd, const struct stat *st, const char *path)
+{
+	if ((st->st_uid != w->uid || st->st_gid != w->gid) && fchown(fd, w->uid, w->gid) < 0) {
+		hvt_log(LOG_ERR, "cannot hand %s to the daemon's user: %s", path, strerror(errno));
+		w->err = -1;
+		return;
+	}
+	w->handed++;
+	if ((st->st_mode & 077) && fchmod(fd, st->st_mode & 07700) == 0) {
+		hvt_log(LOG_NOTICE, "%s was accessible to group or others (mode %04o); now %04o", path,
+			(unsigned)(st->st_mode & 07777), (unsigned)(st->st_mode & 07700));
+		w->tightened++;
+	}
+}
+
+/* Open name in dir without following a link, and check that what was
+ * opened is what fstatat saw (type and inode): 0 with *fd and *st, 1 to
+ * skip it quietly, -1 on an error worth a line. */
+static int open_entry(int dir, const char *name, const struct stat *seen, int *fd, struct stat *st)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+	if (S_ISDIR(seen->st_mode))
+		flags |= O_DIRECTORY;
+	*fd = openat(dir, name, flags);
+	if (*fd < 0)
+		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 1 : -1;
+	if (fstat(*fd, st) < 0 || st->st_ino != seen->st_ino || st->st_dev != seen->st_dev ||
+	    (st->st_mode & S_IFMT) != (seen->st_mode & S_IFMT)) {
+		close(*fd);
+		return 1;             /* replaced meanwhile: not what we looked at */
 	}
 	return 0;
 }
 
-/* nftw() passes no user pointer: the walk's state (start-up only, one
- * thread). */
-static struct {
-	uid_t uid;
-	gid_t gid;
-	unsigned handed, tightened;
-	int err;
-} walk;
-
-static int hand_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static void walk_dir(struct walk *w, int dir, const char *path, int depth)
 {
-	(void)ftw;
-	if (type == FTW_NS || type == FTW_DNR)
-		return 0;             /* vanished meanwhile (a segment deleted) or unreadable: chown below says */
-	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode))
-		return 0;             /* sockets, FIFOs: their creators chose owner and mode */
-	if ((st->st_uid != walk.uid || st->st_gid != walk.gid) && lchown(path, walk.uid, walk.gid) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		hvt_log(LOG_ERR, "cannot hand %s to the daemon's user: %s", path, strerror(errno));
-		walk.err = -1;
-		return 0;
+	int dfd = dup(dir);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		hvt_log(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
+		w->err = -1;
+		return;
 	}
-	walk.handed++;
-	if ((st->st_mode & 077) && chmod(path, st->st_mode & 07700) == 0) {
-		hvt_log(LOG_NOTICE, "%s was accessible to group or others (mode %04o); now %04o", path,
-			(unsigned)(st->st_mode & 07777), (unsigned)(st->st_mode & 07700));
-		walk.tightened++;
+	while ((e = readdir(d)) != NULL) {
+		struct stat seen, st;
+		int fd;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dir, e->d_name, &seen, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;         /* vanished meanwhile (a segment deleted) */
+		if ((!S_ISDIR(seen.st_mode) && !S_ISREG(seen.st_mode)) || seen.st_dev != w->dev)
+			continue;         /* links, sockets, FIFOs; other file systems */
+		char *sub = hvt_asprintf("%s/%s", path, e->d_name);
+		if (S_ISREG(seen.st_mode) && seen.st_nlink > 1) {
+			hvt_log(LOG_WARNING, "%s has %ju hard links: not handing it to the daemon's user (it may "
+				"be a link to a file elsewhere)", sub, (uintmax_t)seen.st_nlink);
+			free(sub);
+			continue;
+		}
+		int rc = open_entry(dir, e->d_name, &seen, &fd, &st);
+		if (rc < 0) {
+			hvt_log(LOG_ERR, "cannot open %s: %s", sub, strerror(errno));
+			w->err = -1;
+		} else if (rc == 0) {
+			hand_fd(w, fd, &st, sub);
+			if (S_ISDIR(st.st_mode)) {
+				if (depth < WALK_MAX_DEPTH)
+					walk_dir(w, fd, sub, depth + 1);
+				else
+					hvt_log(LOG_WARNING, "%s is nested deeper than %d directories: not handing over "
+						"what is below it", sub, WALK_MAX_DEPTH);
+			}
+			close(fd);
+		}
+		free(sub);
 	}
-	return 0;
+	closedir(d);
 }
 
 int hvt_hand_over(const char *path, const char *user, const char *group)
 {
+	struct walk w = { 0 };
+	struct stat st;
+
 	if (!user || !*user || !path || !*path)
 		return 0;
-	if (lookup(user, group, &walk.uid, &walk.gid) < 0)
+	if (lookup(user, group, &w.uid, &w.gid) < 0)
 		return -1;
-	walk.handed = walk.tightened = 0;
-	walk.err = 0;
 	/* the configured path itself may be a symlink (the operator's choice);
-	 * below it, FTW_PHYS never follows one out of the tree and FTW_MOUNT
-	 * stays on its file system */
-	char *top = realpath(path, NULL);
-	if (!top && errno == ENOENT)
+	 * nothing below it is followed */
+	int top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0 && errno == ENOENT)
 		return 0;
-	if (!top) {
-		hvt_log(LOG_ERR, "cannot resolve %s: %s", path, strerror(errno));
+	if (top < 0 || fstat(top, &st) < 0) {
+		hvt_log(LOG_ERR, "cannot open %s to hand it to %s: %s", path, user, strerror(errno));
+		if (top >= 0)
+			close(top);
 		return -1;
 	}
-	int rc = nftw(top, hand_one, 16, FTW_PHYS | FTW_MOUNT);
-	free(top);
-	if (rc < 0 && errno != ENOENT) {
-		hvt_log(LOG_ERR, "cannot walk %s to hand it to %s: %s", path, user, strerror(errno));
-		return -1;
-	}
-	hvt_debug("handed %u files and directories under %s to %s", walk.handed, path, user);
-	return walk.err;
+	w.dev = st.st_dev;
+	hand_fd(&w, top, &st, path);
+	walk_dir(&w, top, path, 1);
+	close(top);
+	hvt_debug("handed %u files and directories under %s to %s", w.handed, path, user);
+	return w.err;
 }
 
 int hvt_drop_privileges(const char *user, const char *group)
@@ -232,7 +288,9 @@ int hvt_drop_privileges(const char *user, const char *group)
 		return -1;
 	if (getuid() == uid && geteuid() == uid)
 		return 0;
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+	/* the user's groups as /etc/group lists them (a forwarder reading the
+	 * journal is in systemd-journal), with gid as the primary one */
+	if (initgroups(user, gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		hvt_log(LOG_ERR, "cannot drop privileges to %s: %s", user, strerror(errno));
 		return -1;
 	}
@@ -244,10 +302,28 @@ int hvt_drop_privileges(const char *user, const char *group)
 	return 0;
 }
 
-/* Does the permission triple that applies to uid/gid grant want? */
-static bool grants(const struct stat *st, uid_t uid, gid_t gid, mode_t want_user)
+/* Is the file's group one of the user's after the drop (gid and the
+ * groups /etc/group lists the user in: initgroups)? */
+static bool in_groups(const char *user, gid_t gid, gid_t file_gid)
 {
-	mode_t bits = st->st_uid == uid ? want_user : st->st_gid == gid ? want_user >> 3 : want_user >> 6;
+	gid_t groups[256];
+	int n = (int)HVT_ARRAY_SIZE(groups);
+
+	if (file_gid == gid)
+		return true;
+	if (getgrouplist(user, gid, groups, &n) < 0)
+		n = (int)HVT_ARRAY_SIZE(groups);      /* the first 256 are there */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == file_gid)
+			return true;
+	return false;
+}
+
+/* Does the permission triple that applies to the user grant want? */
+static bool grants(const struct stat *st, const char *user, uid_t uid, gid_t gid, mode_t want_user)
+{
+	mode_t bits = st->st_uid == uid ? want_user : in_groups(user, gid, st->st_gid) ? want_user >> 3 :
+		      want_user >> 6;
 
 	return (st->st_mode & bits) == bits;
 }
@@ -269,18 +345,18 @@ int hvt_readable_after_drop(const char *path, const char *user, const char *grou
 	if (uid == 0)
 		return 0;
 	/* every directory on the way must be searchable: after the drop the
-	 * process has only that uid and that one group (setgroups) */
+	 * process has that uid, that group and the user's groups (initgroups) */
 	hvt_strlcpy(dir, path, sizeof dir);
 	for (char *sl = strchr(dir + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
 		*sl = '\0';
-		if (stat(dir, &st) == 0 && !grants(&st, uid, gid, S_IXUSR)) {
+		if (stat(dir, &st) == 0 && !grants(&st, user, uid, gid, S_IXUSR)) {
 			snprintf(err, errsize, "directory %s (%d:%d, mode %04o) cannot be searched by user %s", dir,
 				 (int)st.st_uid, (int)st.st_gid, (unsigned)(st.st_mode & 07777), user);
 			return -1;
 		}
 		*sl = '/';
 	}
-	if (stat(path, &st) == 0 && !grants(&st, uid, gid, S_IRUSR)) {
+	if (stat(path, &st) == 0 && !grants(&st, user, uid, gid, S_IRUSR)) {
 		snprintf(err, errsize, "%s (%d:%d, mode %04o) cannot be read by user %s", path, (int)st.st_uid,
 			 (int)st.st_gid, (unsigned)(st.st_mode & 07777), user);
 		return -1;
@@ -298,13 +374,49 @@ char *hvt_default_hostname(void)
 	return hvt_strdup(name);
 }
 
+/* STATE_DIR/lock, opened as root in a directory the service user owns:
+ * never through a symbolic link, never a file with other hard links
+ * (truncating and writing a pid into a planted link to /etc/shadow would
+ * destroy it).  Such a planted name is removed and the lock made anew. */
+static int open_lock(const char *dir, const char *path)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	if (dfd < 0) {
+		hvt_log(LOG_ERR, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+			close(dfd);
+			return fd;
+		}
+		int e = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		if (fd < 0 && e != ELOOP) {
+			hvt_log(LOG_ERR, "cannot open %s: %s", path, strerror(e));
+			break;
+		}
+		hvt_log(LOG_WARNING, "%s is not a lock file of its own (a symbolic link, hard link or "
+			"special file was put there); removing that name and making the lock anew", path);
+		if (unlinkat(dfd, "lock", 0) < 0) {
+			hvt_log(LOG_ERR, "cannot remove %s: %s", path, strerror(errno));
+			break;
+		}
+	}
+	close(dfd);
+	return -1;
+}
+
 int hvt_lock_state_dir(const char *dir, const char *prog)
 {
 	char *path = hvt_asprintf("%s/lock", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open_lock(dir, path);
 
 	if (fd < 0) {
-		hvt_log(LOG_ERR, "cannot open %s: %s", path, strerror(errno));
 		free(path);
 		return -1;
 	}

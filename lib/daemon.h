@@ -39,8 +39,6 @@ void hvt_daemon_notify(const char *state);
  * or -1 (logged). */
 int hvt_drop_privileges(const char *user, const char *group);
 
-/* chown a path to the user we will drop to (so it stays usable). */
-int hvt_chown_for(const char *path, const char *user, const char *group);
 
 /* Before hvt_drop_privileges: give a state directory and everything the
  * daemon created in it (spool, inbox, index, cursors) to user (and group),

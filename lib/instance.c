@@ -78,19 +78,29 @@ int hvt_instance_check(struct hvt_instance *x)
 	return x->plugin->check ? x->plugin->check(x) : 0;
 }
 
-int hvt_instance_start(struct hvt_instance *x)
+int hvt_instance_init(struct hvt_instance *x)
 {
 	if (x->plugin->init(x) < 0) {
 		hvt_log(LOG_ERR, "[%s]: initialisation failed", x->name);
 		x->plugin->stop(x);        /* the contract: stop follows a failed init too */
 		return -1;
 	}
+	return 0;
+}
+
+int hvt_instance_run(struct hvt_instance *x)
+{
 	if (x->plugin->run && x->plugin->run(x) < 0) {
 		hvt_log(LOG_ERR, "[%s]: could not start", x->name);
 		x->plugin->stop(x);
 		return -1;
 	}
 	return 0;
+}
+
+int hvt_instance_start(struct hvt_instance *x)
+{
+	return hvt_instance_init(x) < 0 ? -1 : hvt_instance_run(x);
 }
 
 void hvt_instance_stop(struct hvt_instance *x)
@@ -108,19 +118,42 @@ int hvt_instances_check(struct hvt_instances *in)
 	return bad ? -1 : 0;
 }
 
-int hvt_instances_start(struct hvt_instances *in, unsigned kinds)
+int hvt_instances_init(struct hvt_instances *in, unsigned kinds)
 {
 	if (!in->running)
 		in->running = hvt_calloc((size_t)in->n + 1, sizeof(bool));
+	if (!in->ran)
+		in->ran = hvt_calloc((size_t)in->n + 1, sizeof(bool));
 	for (int i = 0; i < in->n; i++) {
 		struct hvt_instance *x = &in->v[i];
 		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || in->running[i])
 			continue;
-		if (hvt_instance_start(x) < 0)
+		if (hvt_instance_init(x) < 0)
 			return -1;
 		in->running[i] = true;
+		in->ran[i] = false;
 	}
 	return 0;
+}
+
+int hvt_instances_run(struct hvt_instances *in, unsigned kinds)
+{
+	for (int i = 0; in->running && i < in->n; i++) {
+		struct hvt_instance *x = &in->v[i];
+		if (!(kinds & HVT_KIND_BIT(x->plugin->kind)) || !in->running[i] || in->ran[i])
+			continue;
+		if (hvt_instance_run(x) < 0) {
+			in->running[i] = false;    /* stopped by hvt_instance_run */
+			return -1;
+		}
+		in->ran[i] = true;
+	}
+	return 0;
+}
+
+int hvt_instances_start(struct hvt_instances *in, unsigned kinds)
+{
+	return hvt_instances_init(in, kinds) < 0 ? -1 : hvt_instances_run(in, kinds);
 }
 
 void hvt_instances_stop(struct hvt_instances *in, unsigned kinds)
@@ -164,5 +197,6 @@ void hvt_instances_free(struct hvt_instances *in)
 {
 	free(in->v);
 	free(in->running);
+	free(in->ran);
 	memset(in, 0, sizeof *in);
 }

@@ -22,7 +22,8 @@ struct hvt_core_section {
 struct hvt_instances {
 	struct hvt_instance *v;
 	int n;
-	bool *running;            /* per instance: init+run succeeded */
+	bool *running;            /* per instance: init succeeded (stop is owed) */
+	bool *ran;                /* per instance: run succeeded too */
 };
 
 /* Check core sections and load+check plugin sections.  kinds: bitmask of
@@ -34,6 +35,11 @@ void hvt_instances_configure(struct hvt_conf *conf, const struct hvt_core_sectio
 int hvt_instances_check(struct hvt_instances *in);
 /* init then run every instance of the given kinds; -1 on the first failure. */
 int hvt_instances_start(struct hvt_instances *in, unsigned kinds);
+/* The same in two steps, for a daemon that starts as root: init opens
+ * what needs privileges (sockets, keys), run - after the privilege drop -
+ * starts the threads and watchers that read untrusted input. */
+int hvt_instances_init(struct hvt_instances *in, unsigned kinds);
+int hvt_instances_run(struct hvt_instances *in, unsigned kinds);
 /* stop instances of the given kinds that were started, in reverse order. */
 void hvt_instances_stop(struct hvt_instances *in, unsigned kinds);
 void hvt_instances_free(struct hvt_instances *in);
@@ -59,6 +65,8 @@ int hvt_instance_bind(struct hvt_instance *x, const struct hvt_plugin *p, struct
 		      struct hvt_conf_section *s, const struct hvt_host *host);
 int hvt_instance_check(struct hvt_instance *x);
 int hvt_instance_start(struct hvt_instance *x);
+int hvt_instance_init(struct hvt_instance *x);    /* start's two halves */
+int hvt_instance_run(struct hvt_instance *x);
 void hvt_instance_stop(struct hvt_instance *x);
 
 #endif

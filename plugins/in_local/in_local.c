@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -344,6 +345,8 @@ static int check(struct hvt_instance *inst)
 	return 0;
 }
 
+static int listen_socket(struct local *l);
+
 static int init(struct hvt_instance *inst)
 {
 	struct local *l = hvt_calloc(1, sizeof *l);
@@ -363,37 +366,69 @@ static int init(struct hvt_instance *inst)
 	l->max_line = hvt_conf_size(inst->conf, keys, "max_line");
 	l->max_clients = (int)hvt_conf_int(inst->conf, keys, "max_clients");
 	l->rl = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(5000);
-	return 0;
+	return listen_socket(l);
 }
 
-static int run(struct hvt_instance *inst)
+/* Make the listening socket.  The forwarder may still be root here and
+ * the socket's directory may belong to the service user, so nothing is
+ * done through a path a link could redirect: the directory is opened once,
+ * the socket is bound inside it (through /proc/self/fd) with its final
+ * mode already in the umask, and its group set without following a link.
+ * (Found by review: chmod() and chown() on the path after bind() follow a
+ * link put there meanwhile - to /etc/shadow, say.) */
+static int listen_socket(struct local *l)
 {
-	struct local *l = inst->priv;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof sa.sun_path];
+	const char *base = l->path;
 
 	if (strlen(l->path) >= sizeof sa.sun_path) {
-		hvt_log(LOG_ERR, "[%s] socket path %s is too long", inst->name, l->path);
+		hvt_log(LOG_ERR, "[%s] socket path %s is too long", l->inst->name, l->path);
 		return -1;
 	}
-	hvt_strlcpy(sa.sun_path, l->path, sizeof sa.sun_path);
 	hvt_strlcpy(dir, l->path, sizeof dir);
 	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
+	if (slash) {
+		base = l->path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
 		hvt_mkdir_p(dir, 0755);
+	} else {
+		hvt_strlcpy(dir, ".", sizeof dir);
 	}
-	unlink(l->path);        /* a stale socket from an earlier run */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		hvt_log(LOG_ERR, "[%s] cannot open the socket's directory %s: %s", l->inst->name, dir, strerror(errno));
+		return -1;
+	}
+	unlinkat(dfd, base, 0);         /* a stale socket from an earlier run (or a link: only it goes) */
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	mode_t old = umask(0177);
+	int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, base);
+	bool via_proc = n > 0 && (size_t)n < sizeof sa.sun_path && access("/proc/self/fd", X_OK) == 0;
+	if (!via_proc)
+		hvt_strlcpy(sa.sun_path, l->path, sizeof sa.sun_path);
+	mode_t old = umask(~l->mode & 0777);
 	int rc = l->fd < 0 ? -1 : bind(l->fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
 	if (rc < 0 || listen(l->fd, 64) < 0) {
-		hvt_log(LOG_ERR, "[%s] cannot listen on %s: %s", inst->name, l->path, strerror(errno));
+		hvt_log(LOG_ERR, "[%s] cannot listen on %s: %s", l->inst->name, l->path, strerror(errno));
+		close(dfd);
 		return -1;
 	}
-	if (chmod(l->path, l->mode) < 0 || (l->gid != (gid_t)-1 && chown(l->path, (uid_t)-1, l->gid) < 0))
-		hvt_log(LOG_WARNING, "[%s] cannot set owner/mode of %s: %s", inst->name, l->path, strerror(errno));
+	if (l->gid != (gid_t)-1 && fchownat(dfd, base, (uid_t)-1, l->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		hvt_log(LOG_WARNING, "[%s] cannot give %s to group %d: %s", l->inst->name, l->path, (int)l->gid,
+			strerror(errno));
+	close(dfd);
+	return 0;
+}
+
+/* After the privilege drop: serve the socket init made. */
+static int run(struct hvt_instance *inst)
+{
+	struct local *l = inst->priv;
+
 	if (sd_event_add_io(inst->host->loop, &l->listen_src, l->fd, EPOLLIN, on_accept, l) < 0)
 		return -1;
 	hvt_log(LOG_INFO, "[%s] accepting local events on %s", inst->name, l->path);
