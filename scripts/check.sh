@@ -68,11 +68,23 @@ note "installing dependencies (Debian packages)"
 note "autogen"
 ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
 
+# What failed, at the end where a CI log's tail shows it: the last lines of
+# each failed test's log (integration and unit), from every step's tree.
+report_failures() {
+	find "$top/build-ci" -name '*.trs' 2>/dev/null |
+		xargs -r grep -l '^:test-result: \(FAIL\|ERROR\)' 2>/dev/null | sort | head -n 12 |
+	while read -r trs; do
+		note "failed: ${trs#$top/build-ci/}"
+		tail -n 40 "${trs%.trs}.log"
+	done
+}
+
 status=0
 for s in $steps; do
 	run_step "$s" "step_$s" || status=1
 	cd "$top"
 done
+[ "$status" = 0 ] || report_failures
 printf '\n==== summary (total %ss) ====\n' $(( $(date +%s) - t_start ))
 printf "$summary"
 exit $status
