@@ -105,28 +105,73 @@ static bool same_secret(const char *a, const char *b)
 	return d == 0;
 }
 
+/* One certificate name against one permitted_clients pattern, compared
+ * as RFC 6125 (6.4) compares DNS names: case-insensitively and label by
+ * label, so a '*' (or any glob) matches within one label: "*.ops.example"
+ * takes a.ops.example, not a.b.ops.example nor ops.example.  (A glob
+ * bracket holding a '.' is therefore never one: "[.]" is two labels.) */
+static bool name_matches(const char *pattern, const char *name)
+{
+	const char *p = pattern, *n = name;
+
+	for (;;) {
+		size_t pl = strcspn(p, "."), nl = strcspn(n, ".");
+		char pb[256], nb[256];
+		if (pl >= sizeof pb || nl >= sizeof nb || nl == 0)
+			return false;         /* an empty label (".x", "x..y", "x.") names no host */
+		memcpy(pb, p, pl);
+		pb[pl] = '\0';
+		memcpy(nb, n, nl);
+		nb[nl] = '\0';
+		if (fnmatch(pb, nb, FNM_CASEFOLD) != 0)
+			return false;
+		if (!p[pl] || !n[nl])
+			return !p[pl] && !n[nl];      /* as many labels on both sides */
+		p += pl + 1;
+		n += nl + 1;
+	}
+}
+
+static bool any_permitted(struct http *h, const char *name)
+{
+	for (char **p = h->permitted; *p; p++)
+		if (name_matches(*p, name))
+			return true;
+	return false;
+}
+
+/* The certificate's DNS names (subjectAltName), or its CN when it has
+ * none: RFC 6125 6.4.4 - a CN is not looked at once a certificate names
+ * DNS names, so CN=prometheus.ops.example, DNS=hv7.example is hv7. */
 static bool name_permitted(struct http *h, gnutls_x509_crt_t crt)
 {
 	char buf[256];
 	size_t len;
+	bool dns = false;
 
 	if (!h->permitted || !h->permitted[0])
 		return true;
-	for (char **p = h->permitted; *p; p++) {
-		len = sizeof buf;
-		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) == 0 &&
-		    fnmatch(*p, buf, FNM_CASEFOLD) == 0)
-			return true;
-		for (unsigned i = 0;; i++) {
-			len = sizeof buf;
-			int t = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
-			if (t < 0)
-				break;
-			if (t == GNUTLS_SAN_DNSNAME && fnmatch(*p, buf, FNM_CASEFOLD) == 0)
-				return true;
+	for (unsigned i = 0;; i++) {
+		len = sizeof buf - 1;
+		int t = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
+		if (t == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+			dns = true;           /* too long for a DNS name: matches nothing */
+			continue;
 		}
+		if (t < 0)
+			break;
+		if (t != GNUTLS_SAN_DNSNAME)
+			continue;
+		dns = true;
+		buf[len] = '\0';
+		if (strlen(buf) == len && any_permitted(h, buf))   /* a NUL inside is no name */
+			return true;
 	}
-	return false;
+	if (dns)
+		return false;
+	len = sizeof buf;
+	return gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) == 0 &&
+	       strlen(buf) == len && any_permitted(h, buf);
 }
 
 /* A certificate client_ca issued (and, with permitted_clients, one of those). */

@@ -129,7 +129,8 @@ const struct hvt_conf_key col_schema_http[] = {
 	{ "client_ca", HVT_CONF_PATH, "", "admit clients with a certificate this CA issued (Prometheus, "
 	  "scripts)", NULL, 0, 0, 0 },
 	{ "permitted_clients", HVT_CONF_LIST, "", "with client_ca: only certificates with one of these "
-	  "names (CN or DNS, shell globs); empty: any the CA issued", NULL, 0, 0, 0 },
+	  "names: the certificate's DNS names (subjectAltName), its CN only when it has none; shell globs "
+	  "matched label by label (*.ops.example is not a.b.ops.example); empty: any the CA issued", NULL, 0, 0, 0 },
 	{ "token_file", HVT_CONF_PATH, "", "admit requests with 'Authorization: Bearer TOKEN', TOKEN the "
 	  "file's first line (a browser: open https://HOST:PORT/#token=TOKEN)", NULL, 0, 0, 0 },
 	{ "max_connections", HVT_CONF_INT, "32", "connections served at once", NULL, 1, 10000, 0 },
