@@ -31,8 +31,11 @@ struct http_ctx {
 	struct hvt_spool *inbox;
 };
 
-/* --check-config: files readable, key private, some way to authenticate. */
-void http_check(struct hvt_conf *c, struct hvt_conf_section *s);
+/* --check-config and start (files true): files readable, key private, some
+ * way to authenticate.  A reload passes files false: [http] takes effect
+ * at the next start only, and after the privilege drop its token and key
+ * may rightly be root's alone (they were read before the drop). */
+void http_check(struct hvt_conf *c, struct hvt_conf_section *s, bool files);
 /* Read the TLS files and bind the port per s, before the privilege drop;
  * NULL (logged) on failure.  s must outlive the endpoint. */
 struct http *http_open(const struct hvt_conf_section *s);

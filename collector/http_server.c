@@ -56,7 +56,7 @@ static char *read_token(const char *path, char *err, size_t errsize)
 	return hvt_strdup(t);
 }
 
-void http_check(struct hvt_conf *c, struct hvt_conf_section *s)
+void http_check(struct hvt_conf *c, struct hvt_conf_section *s, bool files)
 {
 	char err[700], warn[300];
 	struct hvt_conf_section *sc = hvt_conf_find(c, "collector");
@@ -67,6 +67,10 @@ void http_check(struct hvt_conf *c, struct hvt_conf_section *s)
 	if (!*ca && !*tok)
 		hvt_conf_error(c, s->file, s->line, "[http] neither client_ca nor token_file is set: the endpoint "
 			       "would serve the trail to anyone who can connect");
+	if (hvt_tls_check_priority(str(s, "tls_priority"), err, sizeof err, warn, sizeof warn) < 0)
+		hvt_conf_error(c, s->file, s->line, "[http] %s", err);
+	if (!files)
+		return;
 	/* the certificate checks against itself when no client CA is given */
 	if (hvt_tls_check_files(*ca ? ca : str(s, "tls_cert"), str(s, "tls_cert"), str(s, "tls_key"), err,
 				sizeof err, warn, sizeof warn) < 0 && !strstr(err, "does not verify"))
@@ -83,8 +87,6 @@ void http_check(struct hvt_conf *c, struct hvt_conf_section *s)
 		if (hvt_private_key_check(tok, user, group, err, sizeof err) < 0)
 			hvt_conf_error(c, s->file, s->line, "[http] token_file: %s", err);
 	}
-	if (hvt_tls_check_priority(str(s, "tls_priority"), err, sizeof err, warn, sizeof warn) < 0)
-		hvt_conf_error(c, s->file, s->line, "[http] %s", err);
 }
 
 /* ---- who is asking ------------------------------------------------------ */

@@ -60,8 +60,9 @@ static const char *cstr(const char *key)
 	return hvt_conf_str(col.sec_col, col_schema_collector, key);
 }
 
-/* Beyond the schemas: something to listen on, exactly one index. */
-static struct hvt_instance *check_semantics(struct hvt_conf *c, struct hvt_instances *inst)
+/* Beyond the schemas: something to listen on, exactly one index.  reload:
+ * the running collector checks a new configuration (see http_check). */
+static struct hvt_instance *check_semantics(struct hvt_conf *c, struct hvt_instances *inst, bool reload)
 {
 	struct hvt_instance *index = NULL;
 	int listeners = 0, indexes = 0;
@@ -72,7 +73,7 @@ static struct hvt_instance *check_semantics(struct hvt_conf *c, struct hvt_insta
 			receiver_check_listener(c, s);
 		}
 		if (strcmp(s->name, "http") == 0)
-			http_check(c, s);
+			http_check(c, s, !reload);
 	}
 	for (int i = 0; i < inst->n; i++)
 		if (inst->v[i].plugin->kind == HVT_PLUGIN_INDEX) {
@@ -110,7 +111,7 @@ static int configure(const struct hvt_daemon_args *a)
 		hvt_log_set_level(lvl);
 	col.debug = a->debug;
 	if (col.conf->errors == 0) {
-		col.index = check_semantics(col.conf, &col.inst);
+		col.index = check_semantics(col.conf, &col.inst, false);
 		col.alerts = alerts_configure(col.conf, &col.inst);
 		hvt_instances_check(&col.inst);
 	}
@@ -235,7 +236,7 @@ static bool reload_checks(struct hvt_conf *nc)
 
 	hvt_instances_configure(nc, col_core_sections, cstr("plugin_dir"), PLUGIN_KINDS, &col.host, &ni);
 	if (nc->errors == 0) {
-		check_semantics(nc, &ni);
+		check_semantics(nc, &ni, true);
 		alerts_free(alerts_configure(nc, &ni));
 		hvt_instances_check(&ni);
 	}
