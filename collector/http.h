@@ -5,9 +5,10 @@
  * bodies); every data path needs a client certificate from client_ca or
  * the bearer token of token_file (the UI's own files need neither: they
  * hold no data).  Bounded: connections at once, per address, an idle
- * timeout, request header memory, rows per answer.
+ * timeout, a deadline for each request to arrive in full (http_loop.c),
+ * request header memory, rows per answer.
  *
- * One thread (libmicrohttpd's) serves every request, reading the index
+ * One thread (ours, driving libmicrohttpd) serves every request, reading the index
  * through a read-only instance of the same index plugin, never through
  * the indexer's.  Everything that comes from the index came from peers:
  * it is serialised by json-c (JSON) or escaped (Prometheus labels), and

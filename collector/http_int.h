@@ -4,6 +4,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "http.h"
 #include "util.h"
@@ -27,6 +28,14 @@ struct http {
 	int64_t alert_cursor;
 	uint64_t alerts_fired, alerts_delivered, alerts_failed;
 	uint64_t requests, denied;
+	/* http_loop.c: the serving thread and the request deadline */
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	int wake_fd;                  /* eventfd: stop */
+	long long request_ms;         /* a request must be in within this (timeout) */
+	struct http_watch *watches;   /* open connections */
+	uint64_t too_slow;            /* connections cut for a late request */
 };
 
 struct http_req {
@@ -35,5 +44,13 @@ struct http_req {
 
 /* A query argument, or NULL. */
 const char *http_arg(struct http_req *rq, const char *name);
+
+/* http_loop.c.  Fill opt[0..] with the connection callbacks; how many. */
+int http_loop_options(struct http *h, struct MHD_OptionItem *opt);
+/* The request's headers are in (the access handler's first call). */
+void http_loop_request_in(struct MHD_Connection *conn);
+/* Serve h->mhd (started with MHD_USE_EPOLL, no thread) on a thread of ours. */
+int http_loop_start(struct http *h);
+void http_loop_stop(struct http *h);
 
 #endif

@@ -231,6 +231,8 @@ int http_metrics(struct http *h, struct hvt_buf *b)
 	one(b, "hvtrail_http_requests_total", "counter", "requests to this endpoint", (double)h->requests);
 	one(b, "hvtrail_http_denied_total", "counter", "requests refused for want of a certificate or token",
 	    (double)h->denied);
+	one(b, "hvtrail_http_slow_requests_total", "counter", "connections closed because their request did not "
+	    "arrive in full within the timeout", (double)h->too_slow);
 	host_series(b, &hs);
 	for (size_t i = 0; i < HVT_ARRAY_SIZE(report_fields); i++) {
 		char name[80];

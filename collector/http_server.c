@@ -264,6 +264,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (!*state) {                /* headers only so far */
 		*state = &first_call;
+		http_loop_request_in(conn);
 		return MHD_YES;
 	}
 	if (*upload_size)             /* read-only: no request bodies */
@@ -376,6 +377,8 @@ struct http *http_open(const struct hvt_conf_section *s)
 
 	h->listen_fd = -1;
 	h->s = s;
+	h->wake_fd = -1;
+	h->request_ms = hvt_conf_duration_ms(s, col_schema_http, "timeout");
 	h->max_rows = hvt_conf_int(s, col_schema_http, "max_rows");
 	h->cert_pem = slurp(str(s, "tls_cert"));
 	h->key_pem = slurp(str(s, "tls_key"));
@@ -419,11 +422,13 @@ int http_serve(struct http *h, const struct http_ctx *ctx)
 		hvt_log(LOG_ERR, "[http] cannot open the index read-only");
 		return -1;
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+	/* no thread of libmicrohttpd's: http_loop.c runs it (and says why) */
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
 	if (h->ipv6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opt[16];
 	int n = 0;
+	n += http_loop_options(h, opt + n);
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, h->priority };
@@ -437,8 +442,8 @@ int http_serve(struct http *h, const struct http_ctx *ctx)
 		(intptr_t)(hvt_conf_duration_ms(s, col_schema_http, "timeout") / 1000), NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	/* the socket bound before the privilege drop: MHD's thread, which
-	 * parses what clients send, starts only now */
+	/* the socket bound before the privilege drop: the thread that parses
+	 * what clients send (http_loop.c) starts only now */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd, MHD_OPTION_ARRAY, opt,
 				  MHD_OPTION_END);
@@ -447,6 +452,8 @@ int http_serve(struct http *h, const struct http_ctx *ctx)
 		return -1;
 	}
 	h->listen_fd = -1;        /* MHD's now */
+	if (http_loop_start(h) < 0)
+		return -1;
 	hvt_log(LOG_INFO, "[http] serving the web UI, /api and /metrics on https://%s:%s/ (%s%s%s)",
 		str(s, "address"), h->port, h->client_ca ? "client certificates" : "",
 		h->client_ca && h->token ? " or " : "", h->token ? "bearer token" : "");
@@ -457,8 +464,9 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	http_loop_stop(h);            /* first: it runs h->mhd */
 	if (h->mhd)
-		MHD_stop_daemon(h->mhd);
+		MHD_stop_daemon(h->mhd);      /* closes what is open (http_loop.c forgets each) */
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	if (h->ro_open)

@@ -135,7 +135,8 @@ const struct hvt_conf_key col_schema_http[] = {
 	  "file's first line (a browser: open https://HOST:PORT/#token=TOKEN)", NULL, 0, 0, 0 },
 	{ "max_connections", HVT_CONF_INT, "32", "connections served at once", NULL, 1, 10000, 0 },
 	{ "max_per_ip", HVT_CONF_INT, "8", "connections from one address at once", NULL, 1, 10000, 0 },
-	{ "timeout", HVT_CONF_DURATION, "10s", "an idle connection is closed after this", NULL, 1000,
+	{ "timeout", HVT_CONF_DURATION, "10s", "an idle connection is closed after this, and one whose "
+	  "request (TLS handshake and headers) is not in full within it", NULL, 1000,
 	  3600000, 0 },
 	{ "max_rows", HVT_CONF_INT, "1000", "most events one API request returns (limit= asks for fewer)",
 	  NULL, 1, 100000, 0 },
