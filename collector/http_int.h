@@ -47,7 +47,8 @@ const char *http_arg(struct http_req *rq, const char *name);
 
 /* http_loop.c.  Fill opt[0..] with the connection callbacks; how many. */
 int http_loop_options(struct http *h, struct MHD_OptionItem *opt);
-/* The request's headers are in (the access handler's first call). */
+/* The request is in, in full: headers and no body (the access handler's
+ * last call). */
 void http_loop_request_in(struct MHD_Connection *conn);
 /* Serve h->mhd (started with MHD_USE_EPOLL, no thread) on a thread of ours. */
 int http_loop_start(struct http *h);

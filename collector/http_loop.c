@@ -12,7 +12,9 @@
  *
  * So every connection is watched from its accept (the TLS handshake
  * included) and again from the end of each answer: its next request must
- * be in, headers complete, within `timeout`, or its socket is shut down.
+ * be in, in full (headers, and the end of a body, which it may not have:
+ * chunked "0000..." never ends), within `timeout`, or its socket is shut
+ * down.
  * The answer itself is not timed: the client is authenticated by then and
  * the idle timeout covers a reader that stops reading.
  *

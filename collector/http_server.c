@@ -264,11 +264,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (!*state) {                /* headers only so far */
 		*state = &first_call;
-		http_loop_request_in(conn);
 		return MHD_YES;
 	}
+	/* the request's deadline runs on until it is in full: a body announced
+	 * (chunked, say) but never sent must not hold the connection either */
 	if (*upload_size)             /* read-only: no request bodies */
 		return error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "this endpoint takes no request body");
+	http_loop_request_in(conn);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only");
 	h->requests++;
