@@ -192,9 +192,31 @@ wait_until() {
 	done
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing uses right now.  Taken
+# below the kernel's ephemeral range when it can be: a port from that range
+# may become the local end of any process's connect() before the daemon
+# binds it (seen: "[http] cannot listen ...: Address already in use" while
+# other suites ran), one below it only by another explicit bind.
 free_port() {
-	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PYTHON" -c '
+import random, socket
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError):
+    lo = 0
+for p in [random.randrange(10000, lo) for _ in range(100)] if lo > 11000 else []:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+'
 }
 
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
