@@ -808,6 +808,7 @@ START_TEST(truncated_middle_segment)
 
 	/* cut exactly at a record boundary: no bytes to keep, the seqs are
 	 * still accounted for */
+	free(seg);
 	seg = seg_file(11);
 	ck_assert_int_eq(truncate(seg, 1 * (HDR + PAYLOAD)), 0);          /* only 11 */
 	sp = open_spool(SEG_BYTES, HVT_FSYNC_NEVER);
