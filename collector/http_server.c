@@ -176,17 +176,22 @@ static bool name_permitted(struct http *h, gnutls_x509_crt_t crt)
 	       strlen(buf) == len && any_permitted(h, buf);
 }
 
-/* A certificate client_ca issued (and, with permitted_clients, one of those). */
+/* A certificate client_ca issued for TLS clients (and, with
+ * permitted_clients, one of those).  The purpose matters: a certificate
+ * whose extended key usage says TLS server only (a web server's, the
+ * collector's own) is no client's, as RFC 5280 4.2.1.12 reads it; one
+ * without that extension may serve any purpose. */
 static bool client_cert_ok(struct http *h, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
 	unsigned status = 0, n = 0;
 
 	if (!h->client_ca || !ci || !ci->tls_session)
 		return false;
 	gnutls_session_t s = (gnutls_session_t)ci->tls_session;
 	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
-	if (!certs || !n || gnutls_certificate_verify_peers2(s, &status) < 0 || status != 0)
+	if (!certs || !n || gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status != 0)
 		return false;
 	gnutls_x509_crt_t crt;
 	bool ok = false;
