@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ struct query_opts {
 	struct hvt_query q;
 	long long lines;              /* the newest N; 0 = all */
 	bool lines_given, reverse, follow;
+	int case_sensitive;           /* -1: decide from the pattern */
 	enum out_format fmt;
 };
 
@@ -37,6 +40,13 @@ static void help(void)
 	       "      --id ID            the event with this id (<stream>-<seq>)\n"
 	       "      --link ID          events correlated by this id (a migration; see\n"
 	       "                         'hvtrail migrations' for one row per migration)\n"
+	       "  -p, --priority PRIO    events of this severity or more important: a name (emerg,\n"
+	       "                         alert, crit, err, warning, notice, info, debug) or 0-7;\n"
+	       "                         FROM..TO for a range ('err..warning')\n"
+	       "  -g, --grep PATTERN     events whose message matches PATTERN, a POSIX extended\n"
+	       "                         regular expression (as grep -E); ignores case when the\n"
+	       "                         pattern has no capital letter, like journalctl\n"
+	       "      --case-sensitive[=yes|no]  match -g with (or without) regard to case\n"
 	       "  TIME is '2026-11-22 10:00' (local), '2026-11-22T10:00:00Z', 'now', 'today',\n"
 	       "  'yesterday', '1 hour ago', '-30m', 'in 5 min' or '@EPOCH'.\n\n"
 	       "Output:\n"
@@ -72,6 +82,78 @@ static bool parse_lines(const char *s, long long *out)
 	return true;
 }
 
+/* One level: a name or 0-7; -1 (reported) otherwise. */
+static int priority_level(const char *s, size_t len)
+{
+	char name[16];
+	int v;
+
+	if (len == 1 && *s >= '0' && *s <= '7')
+		return *s - '0';
+	if (len < sizeof name) {
+		memcpy(name, s, len);
+		name[len] = '\0';
+		if ((v = hvt_severity_parse(name)) >= 0)
+			return v;
+	}
+	cli_error(CMD, "-p takes a priority (emerg, alert, crit, err, warning, notice, info, debug or "
+		  "0-7) or a range FROM..TO, not '%.*s'", (int)len, s);
+	return -1;
+}
+
+/* journalctl's -p: "err" is err and everything more important (0..3);
+ * "err..warning" is that range, both ends included, in either order. */
+static bool parse_priority(const char *arg, uint8_t *mask)
+{
+	const char *dots = strstr(arg, "..");
+	int lo = 0, hi;
+
+	if (dots) {
+		lo = priority_level(arg, (size_t)(dots - arg));
+		hi = lo < 0 ? -1 : priority_level(dots + 2, strlen(dots + 2));
+	} else {
+		hi = priority_level(arg, strlen(arg));
+	}
+	if (lo < 0 || hi < 0)
+		return false;
+	if (lo > hi) {
+		int t = lo;
+		lo = hi;
+		hi = t;
+	}
+	*mask = 0;
+	for (int v = lo; v <= hi; v++)
+		*mask |= (uint8_t)(1u << v);
+	return true;
+}
+
+/* Like journalctl: a pattern in lower case matches either case. */
+static bool grep_ready(struct query_opts *o)
+{
+	regex_t re;
+	char err[200];
+	int rc;
+
+	if (!o->q.grep)
+		return true;
+	if (o->case_sensitive < 0) {
+		o->q.grep_icase = true;
+		for (const char *p = o->q.grep; *p; p++)
+			if (isupper((unsigned char)*p))
+				o->q.grep_icase = false;
+	} else {
+		o->q.grep_icase = !o->case_sensitive;
+	}
+	rc = regcomp(&re, o->q.grep, REG_EXTENDED | REG_NOSUB | (o->q.grep_icase ? REG_ICASE : 0));
+	if (rc != 0) {
+		regerror(rc, &re, err, sizeof err);
+		cli_error(CMD, "-g '%s' is no extended regular expression: %s", o->q.grep, err);
+		return false;
+	}
+	regfree(&re);
+	return true;
+}
+
 /* One option into o; false (reported) when its value is wrong. */
 static bool take_option(struct query_opts *o, int c, const char *arg)
 {
@@ -86,6 +168,18 @@ static bool take_option(struct query_opts *o, int c, const char *arg)
 	case 'n': o->lines_given = true; return parse_lines(arg, &o->lines);
 	case 'r': o->reverse = true; return true;
 	case 'f': o->follow = true; return true;
+	case 'p': return parse_priority(arg, &o->q.severities);
+	case 'g': o->q.grep = arg; return true;
+	case 'C':
+		if (!arg || strcmp(arg, "yes") == 0 || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
+			o->case_sensitive = 1;
+		else if (strcmp(arg, "no") == 0 || strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
+			o->case_sensitive = 0;
+		else {
+			cli_error(CMD, "--case-sensitive takes yes or no, not '%s'", arg);
+			return false;
+		}
+		return true;
 	case 'o':
 		if (out_format_parse(arg, &o->fmt))
 			return true;
@@ -125,6 +219,9 @@ static int parse(int argc, char **argv, struct query_opts *o)
 		{ "reverse", no_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "grep", required_argument, NULL, 'g' },
+		{ "case-sensitive", optional_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,7 +229,8 @@ static int parse(int argc, char **argv, struct query_opts *o)
 
 	memset(o, 0, sizeof *o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:S:U:n:ro:fh", longopts, NULL)) != -1) {
+	o->case_sensitive = -1;
+	while ((c = getopt_long(argc, argv, "c:t:S:U:n:ro:fp:g:h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			help();
 			return CLI_OK;
@@ -141,6 +239,8 @@ static int parse(int argc, char **argv, struct query_opts *o)
 			return cli_usage_error(CMD);
 	}
 	if (cli_no_operands(CMD, argc, argv))
+		return CLI_USAGE;
+	if (!grep_ready(o))
 		return CLI_USAGE;
 	return check_combination(o);
 }

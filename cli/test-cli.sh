@@ -121,6 +121,22 @@ expect_rc 1 "no match: exit 1 (a mistyped --vm is not a quiet trail)" "$HVTRAIL"
 expect_out "no match: journalctl's words" "-- No entries --"
 expect_rc 1 "no match in json: exit 1, nothing printed" "$HVTRAIL" query "${DB[@]}" --vm nosuchvm -o json
 expect_out "no match in json: nothing on stdout" ""
+check_ids "-p NAME: that severity and more important" "$S2-4 " -p err
+check_ids "-p NUMBER" "$SL $S1-3 $S2-4 " -p 5
+check_ids "-p FROM..TO, either order" "$SL $S1-3 " -p notice..notice
+check_ids "-p a range" "$S2-4 " -p warning..err
+check_ids "-p a wider range" "$SL $S1-3 $S2-4 " -p err..notice
+check_ids "-g: a lowercase pattern ignores case" "$S2-1 $S1-1 " -g 'vm start'
+check_ids "-g: a capital makes it case-sensitive" "" -g 'vm Start'
+check_ids "-g --case-sensitive" "" -g 'vm start' --case-sensitive
+check_ids "-g --case-sensitive=no" "$S2-1 $S1-1 " -g 'vm Start' --case-sensitive=no
+check_ids "-g: an extended regular expression, anchors and all" "$S1-2 $S1-3 " -g '^(migration|done),? [a-z]'
+check_ids "-g with -p and --host" "$S1-3 " -g 'down' -p notice --host hv1
+expect_rc 2 "-g with a bad pattern" "$HVTRAIL" query "${DB[@]}" -g 'a(b'
+expect_grep "a bad pattern says why" err "is no extended regular expression"
+expect_rc 2 "-p with a bad priority" "$HVTRAIL" query "${DB[@]}" -p urgent
+expect_grep "a bad priority lists the names" err "emerg, alert, crit, err, warning, notice, info, debug"
+expect_rc 2 "--case-sensitive=maybe" "$HVTRAIL" query "${DB[@]}" -g x --case-sensitive=maybe
 
 echo "# follow"
 "$HVTRAIL" query "${DB[@]}" -f --vm web1 -n 1 -o json > follow.out 2> follow.err &

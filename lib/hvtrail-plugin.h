@@ -45,7 +45,7 @@
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 3
+#define HVT_PLUGIN_ABI 4
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
@@ -215,6 +215,10 @@ struct hvt_query {
 	int64_t after_cursor;         /* rows after this cursor (follow) */
 	long long limit;              /* 0 = none */
 	bool newest_first;
+	/* ABI 4: */
+	const char *grep;             /* POSIX extended regex on the event's msg, or NULL */
+	bool grep_icase;              /* ... matched ignoring case */
+	uint8_t severities;           /* bit s set: severity s (0 emerg..7 debug) matches; 0 = any */
 };
 
 struct hvt_row {
@@ -240,6 +244,18 @@ struct hvt_stream_state {
 	char head_hash[72];           /* hash of the event at max_seq */
 	long long last_ts_us;
 	long long last_indexed_us;
+};
+
+/* What `hvtrail archive` asks for and gets (hvt_index_ops.archive). */
+struct hvt_archive_req {
+	const char *dir;              /* the archive (created when missing; what it has is kept) */
+	long long before_us;          /* only partitions stored entirely before (0 = every closed one) */
+	const char *ca_file;          /* copied in as DIR/ca.pem for offline verify, or NULL */
+	/* out: */
+	int partitions;               /* copied this time */
+	int skipped;                  /* already in the archive */
+	uint64_t events, bytes;
+	char err[512];                /* why it failed */
 };
 
 struct hvt_index_ops {
@@ -272,6 +288,16 @@ struct hvt_index_ops {
 	/* Key/value state the collector keeps next to the rows. */
 	int (*kv_get)(struct hvt_instance *inst, const char *key, char **value);
 	int (*kv_put)(struct hvt_instance *inst, const char *key, const char *value);
+	/* ABI 4, optional (NULL when the index has none): */
+	/* Retention records (lib/pruned.h), oldest first: json is the record
+	 * exactly as stored (canonical), hash its SHA-256 in hex.  cb returns
+	 * non-zero to stop. */
+	int (*pruned)(struct hvt_instance *inst,
+		      int (*cb)(void *arg, const char *json, size_t len, const char *hash), void *arg);
+	/* hvtrail archive: copy closed partitions into a directory the same
+	 * plugin can open read-only (docs/storage.md).  Allowed on a read-only
+	 * instance: it writes nothing into the index. */
+	int (*archive)(struct hvt_instance *inst, struct hvt_archive_req *req);
 };
 
 /* ---- action ------------------------------------------------------------ */

@@ -85,6 +85,28 @@ static bool add_filters(struct hvt_buf *b, const struct hvt_query *q)
 		hvt_buf_printf(b, " AND ts_us <= %lld", q->until_us);
 	if (q->link)
 		and_eq(b, "link", q->link);
+	if (q->severities) {
+		const char *sep = "";
+		hvt_buf_append_str(b, " AND severity IN (");
+		for (int v = 0; v < 8; v++)
+			if (q->severities & (1u << v)) {
+				hvt_buf_printf(b, "%s%d", sep, v);
+				sep = ", ";
+			}
+		hvt_buf_append_str(b, ")");
+	}
+	if (q->grep) {
+		/* RE2 takes the POSIX extended syntax the CLI checked (but no
+		 * back-references); msg comes before data in an event's JSON, so
+		 * the first "msg" key is the event's own */
+		struct hvt_buf re = { 0 };
+		hvt_buf_append_str(&re, q->grep_icase ? "(?i)" : "");
+		hvt_buf_append_str(&re, q->grep);
+		hvt_buf_append_str(b, " AND match(visitParamExtractString(raw, 'msg'), ");
+		ch_quote(b, re.data, re.len);
+		hvt_buf_append_str(b, ")");
+		hvt_buf_free(&re);
+	}
 	if (q->id) {
 		size_t slen;
 		uint64_t seq;

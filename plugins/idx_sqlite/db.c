@@ -214,7 +214,7 @@ int idx_db_open(struct idx *x, const struct idx_options *o)
 		idx_db_close(x);
 		return -1;
 	}
-	if (common_pragmas(x, o) < 0) {
+	if (common_pragmas(x, o) < 0 || idx_grep_register(x->db) < 0) {
 		if (sqlite3_extended_errcode(x->db) == SQLITE_READONLY_DIRECTORY)
 			hvt_log(LOG_ERR, "idx_sqlite %s: a reader of a WAL database needs to create its "
 				"-shm file next to it while the collector is not running; run as the "

@@ -86,6 +86,9 @@ void idx_unlock(struct idx *x);
 int idx_schema_create(struct idx *x);
 int idx_schema_check(struct idx *x);
 
+/* The SQL function hvt_regexp(pattern, icase, text) on a connection (grep.c). */
+int idx_grep_register(sqlite3 *db);
+
 /* store.c */
 int idx_store_prepare(struct idx *x);
 void idx_store_finalize(struct idx *x);

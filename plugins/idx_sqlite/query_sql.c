@@ -93,6 +93,10 @@ static void add_filters(struct hvt_buf *sql, const struct hvt_query *q, const st
 		add_where(sql, h.time, "e.ts_us <= :until");
 	if (q->link)
 		add_where(sql, h.other, "e.link = :link");
+	if (q->severities)
+		hvt_buf_append_str(sql, " AND ((:sev >> e.severity) & 1)");
+	if (q->grep)   /* last: the costliest test, on the rows the others left */
+		hvt_buf_append_str(sql, " AND hvt_regexp(:grep, :icase, json_extract(e.raw, '$.msg'))");
 	if (s->bad_id)
 		hvt_buf_append_str(sql, " AND 0");   /* no event has such an id */
 	else if (s->stream)
@@ -146,6 +150,9 @@ void idx_query_bind(sqlite3_stmt *st, const struct hvt_query *q, const struct id
 	bind_text(st, ":stream", s->stream);
 	bind_int(st, ":seq", s->seq);
 	bind_int(st, ":limit", q->limit);
+	bind_int(st, ":sev", q->severities);
+	bind_text(st, ":grep", q->grep);
+	bind_int(st, ":icase", q->grep_icase);
 }
 
 void idx_query_sql_free(struct idx_sql *s)
