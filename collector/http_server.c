@@ -96,6 +96,30 @@ const char *http_arg(struct http_req *rq, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+static enum MHD_Result arg_has_nul(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				   const char *value, size_t value_size)
+{
+	bool *nul = cls;
+	(void)kind;
+
+	if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		*nul = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Does a query argument hold a NUL (%00)?  http_arg() would see it cut
+ * there, and answer for a filter the client did not ask for
+ * (vm=web01%00x is not vm=web01). */
+static bool args_have_nul(struct MHD_Connection *conn)
+{
+	bool nul = false;
+
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, arg_has_nul, &nul);
+	return nul;
+}
+
 /* Equal without telling how much matched (timing). */
 static bool same_secret(const char *a, const char *b)
 {
@@ -287,6 +311,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return error(conn, MHD_HTTP_UNAUTHORIZED, "a client certificate from client_ca or the bearer "
 			     "token is needed");
 	}
+	if (args_have_nul(conn))
+		return error(conn, MHD_HTTP_BAD_REQUEST, "a query argument holds a NUL byte (%00)");
 	struct http_req rq = { conn };
 	struct hvt_buf out = { 0 };
 	const char *type = "application/json";
