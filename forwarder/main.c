@@ -62,6 +62,11 @@ static const char *position_trampoline(struct hvt_instance *inst)
 	return fwd_pipeline_position(fwd.pipeline, inst);
 }
 
+static const char *position_in_trampoline(struct hvt_instance *inst, const char *scope)
+{
+	return fwd_pipeline_position_in(fwd.pipeline, inst, scope);
+}
+
 static const char *fstr(const char *key)
 {
 	return hvt_conf_str(fwd.sec_fwd, fwd_schema_forwarder, key);
@@ -123,6 +128,7 @@ static int configure(const struct hvt_daemon_args *a)
 	fwd.host.emit = emit_trampoline;
 	fwd.host.emit_with = emit_with_trampoline;
 	fwd.host.position = position_trampoline;
+	fwd.host.position_in = position_in_trampoline;
 	fwd.host.stopping = &fwd.stopping;
 	hvt_instances_configure(fwd.conf, fwd_core_sections, plugin_dir, IO_KINDS, &fwd.host, &fwd.inst);
 	const char *h = fstr("host");

@@ -393,10 +393,20 @@ int fwd_pipeline_emit(struct fwd_pipeline *p, struct hvt_instance *inst, struct 
 	return emit_carried(p, inst, ev, NULL);
 }
 
+/* "instance/scope", the name a scoped position is carried under (the meta
+ * line is "p NAME<tab>VALUE": no tab or newline in it). */
+static bool scope_name(char *out, size_t size, const char *inst, const char *scope)
+{
+	int n = snprintf(out, size, "%s/%s", inst, scope);
+
+	return n > 0 && (size_t)n < size && !strpbrk(out, "\t\n");
+}
+
 int fwd_pipeline_emit_with(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev,
 			   const struct hvt_emit_opts *o)
 {
 	uint8_t d[KEYWIN_DIGEST];
+	char scoped[512];
 	struct carried cr = { inst ? inst->name : "forwarder", o ? o->position : NULL, NULL };
 
 	if (o && o->key) {
@@ -411,12 +421,26 @@ int fwd_pipeline_emit_with(struct fwd_pipeline *p, struct hvt_instance *inst, st
 		}
 		cr.digest = d;
 	}
+	/* keys stay per instance; a scoped position is kept under "inst/scope" */
+	if (o && o->position && o->scope && !scope_name(scoped, sizeof scoped, cr.scope, o->scope))
+		cr.position = NULL;   /* unusable name: the input keeps its own file as well */
+	else if (o && o->position && o->scope)
+		cr.scope = scoped;
 	return emit_carried(p, inst, ev, &cr);
 }
 
 const char *fwd_pipeline_position(struct fwd_pipeline *p, struct hvt_instance *inst)
 {
 	return carry_position(p->carry, inst->name, NULL);
+}
+
+const char *fwd_pipeline_position_in(struct fwd_pipeline *p, struct hvt_instance *inst, const char *scope)
+{
+	char scoped[512];
+
+	if (!scope)
+		return fwd_pipeline_position(p, inst);
+	return scope_name(scoped, sizeof scoped, inst->name, scope) ? carry_position(p->carry, scoped, NULL) : NULL;
 }
 
 /* Damage the spool set aside (spool.h, "Damage"): records that will never

@@ -46,6 +46,7 @@ int fwd_pipeline_emit_with(struct fwd_pipeline *p, struct hvt_instance *inst, st
 			   const struct hvt_emit_opts *o);
 /* host->position: what inst stored with its latest spooled event. */
 const char *fwd_pipeline_position(struct fwd_pipeline *p, struct hvt_instance *inst);
+const char *fwd_pipeline_position_in(struct fwd_pipeline *p, struct hvt_instance *inst, const char *scope);
 /* Commit what was emitted outside the loop's dispatch (start-up), which
  * the post-dispatch hook would only see at the next event. */
 void fwd_pipeline_commit(struct fwd_pipeline *p);

@@ -72,6 +72,10 @@ struct hvt_emit_opts {
 	 * with the spool across restarts and crashes) is dropped as a repeat.
 	 * Keys are per input instance.  NULL = none. */
 	const char *key;
+	/* Several positions per instance (one per VM a QMP input watches): the
+	 * name, within the instance, the position is kept under (no tab or
+	 * newline); NULL = the instance's own.  hvt_host.position_in reads it. */
+	const char *scope;
 };
 /* hvt_host.emit_with's answer for an event dropped as a repeat of a key
  * in the window (the earlier event is spooled; treat it as stored). */
@@ -103,6 +107,8 @@ struct hvt_host {
 	 * spooled event (recovered from the spool at start), or NULL.  Valid
 	 * until the next emit. */
 	const char *(*position)(struct hvt_instance *inst);
+	/* The same for a position kept under scope (hvt_emit_opts.scope). */
+	const char *(*position_in)(struct hvt_instance *inst, const char *scope);
 };
 
 /* Is the daemon shutting down?  (false without a host or flag: tools.) */

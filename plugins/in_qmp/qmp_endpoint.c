@@ -52,7 +52,14 @@ struct qmp_endpoint {
 	/* its state file (NULL: no state_dir), and what it holds now */
 	char *state_path;
 	char *saved_text;
+	/* Each state written (file or carried with an event) is numbered: at a
+	 * start the newer of the file and the carried one wins. */
+	long long state_gen;
 };
+
+/* A state carried in a spool record is bounded (spool meta is at most
+ * 1 MiB; a VM's state is a few KB); a bigger one is only saved in the file. */
+#define STATE_CARRY_MAX (256 << 10)
 
 #define STATE_SUFFIX ".state"
 #define STATE_MAX_BYTES (4 << 20)
@@ -61,13 +68,30 @@ static void connect_now(struct qmp_endpoint *ep);
 
 /* ---- normaliser glue --------------------------------------------------------- */
 
+static char *state_text(struct qmp_endpoint *ep, bool *has_vm);
+
+/* The replay rule (docs/delivery.md): QMP replays nothing, so what a restart
+ * needs is the VM's state after the last event that reached the spool.  The
+ * queue's last event carries that state in its own spool record - one write
+ * - so a kill -9 at any instant finds the state that matches the trail:
+ * the resync neither repeats nor loses a change.  (An event followed by
+ * others still waiting for answers carries none: the state is ahead of it.) */
 static void norm_emit(void *arg, struct hvt_event *ev)
 {
 	struct qmp_endpoint *ep = arg;
 	struct qmp_input *in = ep->in;
+	const struct hvt_host *h = in->inst->host;
+	char *text = NULL;
 
 	in->emitted++;
-	in->inst->host->emit(in->inst, ev);
+	if (ep->state_path && h->emit_with && qmp_vm_settled(ep->vm) && (text = state_text(ep, NULL)) &&
+	    strlen(text) <= STATE_CARRY_MAX) {
+		struct hvt_emit_opts o = { .position = text, .scope = ep->name };
+		h->emit_with(in->inst, ev, &o);
+	} else {
+		h->emit(in->inst, ev);
+	}
+	free(text);
 }
 
 static void on_reply(void *arg, uint64_t cookie, const struct qmp_msg *reply, const char *error)
@@ -104,27 +128,47 @@ static void state_drop(struct qmp_endpoint *ep)
 	ep->saved_text = NULL;
 }
 
+static long long state_gen_of(json_object *o)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, "gen", &v) ? json_object_get_int64(v) : 0;
+}
+
 /* A state saved by an earlier run of the forwarder: the VM it was about,
- * and the socket file it talked to (the same file = the same process). */
+ * and the socket file it talked to (the same file = the same process).
+ * Two copies may exist: the file, written once the events behind it are
+ * durable, and the one the last spooled event of this VM carried (see
+ * norm_emit); the newer wins - after a kill -9 that is the carried one. */
 static void state_load(struct qmp_endpoint *ep)
 {
 	struct qmp_input *in = ep->in;
+	const struct hvt_host *h = in->inst ? in->inst->host : NULL;
 	char *text = NULL;
 	size_t len = 0;
-	json_object *o, *v;
+	json_object *v;
 
 	if (!in->state_dir)
 		return;
 	ep->state_path = hvt_asprintf("%s/%s" STATE_SUFFIX, in->state_dir, ep->name);
 	int r = hvt_read_file(ep->state_path, STATE_MAX_BYTES, &text, &len);
-	if (r == -ENOENT)
-		return;
-	if (r < 0) {
-		hvt_warn("in_qmp: cannot read %s: %s; VM %s is met as new", ep->state_path,
-			 strerror(-r), ep->name);
+	if (r < 0 && r != -ENOENT)
+		hvt_warn("in_qmp: cannot read %s: %s", ep->state_path, strerror(-r));
+	const char *carried = h && h->position_in ? h->position_in(in->inst, ep->name) : NULL;
+	json_object *fo = text ? json_tokener_parse(text) : NULL;
+	json_object *co = carried ? json_tokener_parse(carried) : NULL;
+	bool use_carried = co && (!fo || state_gen_of(co) > state_gen_of(fo));
+	json_object *o = use_carried ? co : fo;
+	ep->state_gen = state_gen_of(fo) > state_gen_of(co) ? state_gen_of(fo) : state_gen_of(co);
+	if (!text && !co) {
+		json_object_put(co);
 		return;
 	}
-	o = json_tokener_parse(text);
+	if (o && json_object_object_get_ex(o, "gen", &v) && !json_object_object_get_ex(o, "vm", &v)) {
+		/* the newest record says its process ended (and was reported) */
+		state_drop(ep);
+		goto out;
+	}
 	long long dev = 0, ino = 0, ctime_us = 0;
 	bool ok = o && json_object_object_get_ex(o, "dev", &v) &&
 		  (dev = json_object_get_int64(v)) && json_object_object_get_ex(o, "ino", &v) &&
@@ -137,38 +181,66 @@ static void state_load(struct qmp_endpoint *ep)
 		ep->dev = (dev_t)dev;
 		ep->ino = (ino_t)ino;
 		ep->ctime_us = ctime_us;
-		ep->saved_text = text;
-		text = NULL;
-		hvt_debug("in_qmp: %s: state of VM %s restored", ep->path, qmp_vm_name(ep->vm));
+		if (!use_carried) {
+			ep->saved_text = text;
+			text = NULL;
+		}
+		if (use_carried)
+			hvt_notice("in_qmp: %s: state of VM %s restored from the spool record of its last "
+				   "event (newer than %s)", ep->path, qmp_vm_name(ep->vm), ep->state_path);
+		else
+			hvt_debug("in_qmp: %s: state of VM %s restored", ep->path, qmp_vm_name(ep->vm));
 	} else {
 		hvt_warn("in_qmp: %s holds no state this version understands; VM %s is met as new",
-			 ep->state_path, ep->name);
+			 use_carried ? "the spool record of its last event" : ep->state_path, ep->name);
 		state_drop(ep);
 	}
-	json_object_put(o);
+out:
+	json_object_put(fo);
+	json_object_put(co);
 	free(text);
 }
 
 /* Only when nothing waits in the VM's queue: a state ahead of the events
  * that went out would make a restart lose those events. */
+/* The VM's state as saved (file) and carried (spool record): the socket
+ * file it was about and the normaliser's state; {"gen"} alone when there
+ * is nothing to carry over (never met, or the process exited). */
+static char *state_text(struct qmp_endpoint *ep, bool *has_vm)
+{
+	/* a process being forgotten carries over nothing: a later start must
+	 * not meet it again and report its end a second time */
+	json_object *vm = qmp_vm_ending(ep->vm) ? NULL : qmp_vm_save(ep->vm);
+	json_object *o = json_object_new_object();
+
+	if (has_vm)
+		*has_vm = vm != NULL;
+	json_object_object_add(o, "gen", json_object_new_int64(++ep->state_gen));
+	if (vm) {
+		json_object_object_add(o, "socket", json_object_new_string(ep->path));
+		json_object_object_add(o, "dev", json_object_new_int64((int64_t)ep->dev));
+		json_object_object_add(o, "ino", json_object_new_int64((int64_t)ep->ino));
+		json_object_object_add(o, "ctime_us", json_object_new_int64(ep->ctime_us));
+		json_object_object_add(o, "vm", vm);
+	}
+	char *text = hvt_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return text;
+}
+
 static void state_save(struct qmp_endpoint *ep)
 {
 	if (!ep->state_path || !qmp_vm_dirty(ep->vm) || qmp_vm_pending(ep->vm))
 		return;
-	json_object *vm = qmp_vm_save(ep->vm);
+	bool has_vm;
+	char *text = state_text(ep, &has_vm);
 	qmp_vm_mark_saved(ep->vm);
-	if (!vm) {   /* never met, or the process exited: nothing to carry over */
+	if (!has_vm) {   /* nothing to carry over */
 		if (ep->saved_text)
 			state_drop(ep);
+		free(text);
 		return;
 	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "socket", json_object_new_string(ep->path));
-	json_object_object_add(o, "dev", json_object_new_int64((int64_t)ep->dev));
-	json_object_object_add(o, "ino", json_object_new_int64((int64_t)ep->ino));
-	json_object_object_add(o, "ctime_us", json_object_new_int64(ep->ctime_us));
-	json_object_object_add(o, "vm", vm);
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (!ep->saved_text || strcmp(text, ep->saved_text) != 0) {
 		int r = hvt_write_file_atomic(ep->state_path, text, strlen(text), 0600);
 		if (r < 0) {
@@ -181,7 +253,7 @@ static void state_save(struct qmp_endpoint *ep)
 			ep->saved_text = hvt_strdup(text);
 		}
 	}
-	json_object_put(o);
+	free(text);
 }
 
 /* The process the saved state was about is not there any more. */

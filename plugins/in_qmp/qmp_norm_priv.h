@@ -158,6 +158,8 @@ struct qmp_vm {
 	unsigned npend;
 	unsigned next_tag;
 	bool flushing;
+	bool settling;                /* emitting the queue's last event (qmp_vm_settled) */
+	bool ending;                  /* flushing what ends the process (qmp_vm_ending) */
 };
 
 /* ---- qmp_normalise.c: helpers ------------------------------------------- */

@@ -77,6 +77,16 @@ unsigned qmp_vm_pending(const struct qmp_vm *vm)
 	return vm->npend;
 }
 
+bool qmp_vm_settled(const struct qmp_vm *vm)
+{
+	return vm->settling;
+}
+
+bool qmp_vm_ending(const struct qmp_vm *vm)
+{
+	return vm->ending;
+}
+
 /* QEMU without -uuid reports all zeroes: that identifies nothing. */
 static bool uuid_is_real(const char *u)
 {
@@ -126,7 +136,9 @@ void qmp_vm_gone(struct qmp_vm *vm, long long now_us)
 	vm->restored = false;
 	vm->dirty = true;
 	state_gone(vm, now_us);
+	vm->ending = true;
 	outq_flush(vm);
+	vm->ending = false;
 	forget_instance(vm);
 }
 
@@ -240,7 +252,9 @@ bool qmp_vm_lost(struct qmp_vm *vm, bool peer_closed, long long now_us)
 	outq_release_all(vm);
 	colo_flush(vm, NULL, now_us);
 	bool vanished = state_lost(vm, peer_closed, now_us);
+	vm->ending = peer_closed;
 	outq_flush(vm);
+	vm->ending = false;
 	if (peer_closed)
 		forget_instance(vm);
 	return vanished;

@@ -103,5 +103,12 @@ const char *qmp_vm_name(const struct qmp_vm *vm);
 const char *qmp_vm_uuid(const struct qmp_vm *vm);
 /* Events waiting for answers (for stats and tests). */
 unsigned qmp_vm_pending(const struct qmp_vm *vm);
+/* Inside ops->emit: is this the last event in the queue, so that the
+ * state qmp_vm_save() gives now is exactly the state after the events
+ * emitted so far (and may travel with this one)? */
+bool qmp_vm_settled(const struct qmp_vm *vm);
+/* Inside ops->emit: the process is about to be forgotten (it vanished, or
+ * is found gone after a restart): nothing of it is to be carried over. */
+bool qmp_vm_ending(const struct qmp_vm *vm);
 
 #endif

@@ -128,14 +128,19 @@ static void emit_slot(struct qmp_vm *vm, struct pend *p)
 		p->finish = NULL;
 		f(vm, p);
 	}
+	/* the queue's last event: the state is now the state after it */
+	bool last_slot = !p->next;
 	if (p->ev) {
+		vm->settling = last_slot && !p->nextra;
 		emit_one(vm, p->ev);
 		p->ev = NULL;
 	}
 	for (size_t i = 0; i < p->nextra; i++) {
+		vm->settling = last_slot && i + 1 == p->nextra;
 		emit_one(vm, p->extra[i]);
 		p->extra[i] = NULL;
 	}
+	vm->settling = false;
 	p->nextra = 0;
 }
 
