@@ -45,7 +45,7 @@
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 4
+#define HVT_PLUGIN_ABI 5
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
