@@ -26,6 +26,7 @@ int cmd_doctor(int argc, char **argv);
 /* `query --timeline`: one VM across hosts (timeline.c) */
 int cmd_timeline(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
+int cmd_silence(int argc, char **argv);
 
 /* "hvtrail CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -24,7 +24,8 @@ static const struct command {
 	{ "stats", cmd_stats, "per host: events, streams, last event, what its forwarder reported" },
 	{ "gaps", cmd_gaps, "missing events (seq ranges) per host and stream; exit 1 if any" },
 	{ "verify", cmd_verify, "prove from the index that each host's trail is complete and unaltered" },
-	{ "alerts", cmd_alerts, "recent alerts and the state of their deliveries" },
+	{ "alerts", cmd_alerts, "alerts, what people were told, deliveries; ack KEY" },
+	{ "silence", cmd_silence, "silence alerts (maintenance windows): add, list, expire" },
 	{ "emit", cmd_emit, "hand an event to the local forwarder (hook scripts, load tests)" },
 	{ "doctor", cmd_doctor, "check this host's forwarder setup and say what to fix" },
 };

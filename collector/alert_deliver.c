@@ -47,19 +47,34 @@ static struct hvt_event *subject_of(const char *doc)
 	return ev;
 }
 
+/* An action that re-sends what is firing (Alertmanager): how often. */
+static long long resend_us(const struct action_worker *w)
+{
+	return w->ops->resend_ms ? w->ops->resend_ms(w->inst) * 1000 : 0;
+}
+
 /* Write the outcome; a failure to do so is logged and the delivery stays
- * pending, i.e. is attempted again (at least once, never lost). */
+ * pending, i.e. is attempted again (at least once, never lost).  After a
+ * delivery to an action that re-sends, the same notification is due again
+ * while it is its alert's latest and the alert fires.  A re-send that went
+ * through is not an event (once a minute per alert would bury the trail);
+ * one that failed is, and so is the first that works again after it. */
 static void record(struct action_worker *w, const struct alert_delivery *d, const struct hvt_event *ev,
 		   int attempt, bool ok, bool final, const char *error, long long started_us,
 		   long long duration_us, long long next_us)
 {
 	struct alerts *al = w->al;
 	const char *state = ok ? "delivered" : final ? "expired" : "pending";
+	bool quiet = ok && d->repeats > 0 && !*d->last_error;
+	long long every = resend_us(w), span = d->expire_us - d->fired_us;
 
 	if (alert_store_begin(al->store) < 0)
 		goto bad;
 	if (alert_store_delivery_update(al->store, d->alert_id, d->action, state, attempt, next_us, error) < 0 ||
-	    alert_outcome_event(al, d, ev, attempt, ok, final, error, started_us, duration_us, next_us) < 0) {
+	    (!quiet && alert_outcome_event(al, d, ev, attempt, ok, final, error, started_us, duration_us,
+					   next_us) < 0) ||
+	    (ok && every && strcmp(d->transition, "resolved") != 0 &&
+	     alert_store_delivery_repeat(al->store, d, hvt_now_us() + every, hvt_now_us() + every + span) < 0)) {
 		alert_store_rollback(al->store);
 		goto bad;
 	}
@@ -81,6 +96,8 @@ static void attempt(struct action_worker *w, const struct alert_delivery *d)
 	struct hvt_alert a = {
 		.id = d->alert_id, .rule = d->rule, .json = d->doc, .ev = ev, .attempt = n,
 		.summary = d->summary, .severity = d->severity, .fired_us = d->fired_us,
+		.key = d->key, .transition = d->transition, .repeat = d->repeats,
+		.status = !strcmp(d->transition, "resolved") ? "resolved" : "firing",
 	};
 	long long started = hvt_now_us(), m0 = hvt_mono_us();
 	int rc = w->ops->deliver(w->inst, &a, err, sizeof err);
@@ -94,10 +111,10 @@ static void attempt(struct action_worker *w, const struct alert_delivery *d)
 		if (!err[0])
 			snprintf(err, sizeof err, "the action reported a failure without a reason");
 		long long next = hvt_now_us() + backoff_ms(al, n) * 1000;
-		bool final = next >= d->expire_us;
+		bool refused = rc == HVT_ACTION_REFUSED, final = refused || next >= d->expire_us;
 		hvt_log(final ? LOG_ERR : LOG_WARNING, "[%s] alert %s [%s], attempt %d: %s; %s", w->inst->name,
-			d->alert_id, d->rule, n, err, final ? "giving up (the alert expires before another attempt)" :
-			"will retry");
+			d->alert_id, d->rule, n, err, refused ? "refused for good: not trying again" :
+			final ? "giving up (the alert expires before another attempt)" : "will retry");
 		record(w, d, ev, n, false, final, err, started, took, next);
 	}
 	hvt_event_free(ev);

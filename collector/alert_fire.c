@@ -86,7 +86,7 @@ static json_object *actions_array(const struct alert_rule *r)
 }
 
 static int fired_event(struct alerts *al, const struct alert_rule *r, const struct alert_subject *s,
-		       const char *id, const char *summary, long long now_us, uint64_t suppressed)
+		       const char *id, const char *key, const char *summary, long long now_us, uint64_t suppressed)
 {
 	struct hvt_event *ev = hvt_event_new("alert.fired");
 	const struct alert_view *v = s->v;
@@ -98,6 +98,7 @@ static int fired_event(struct alerts *al, const struct alert_rule *r, const stru
 	hvt_event_set_vm(ev, v->vm_name, v->vm_uuid);
 	hvt_event_set_msg(ev, "%s", summary);
 	hvt_event_data_add(ev, "alert_id", json_object_new_string(id));
+	hvt_event_data_add(ev, "key", json_object_new_string(key));
 	hvt_event_data_add(ev, "rule", json_object_new_string(r->name));
 	hvt_event_data_add(ev, "summary", json_object_new_string(summary));
 	hvt_event_data_add(ev, "event_id", v->id ? json_object_new_string(v->id) : NULL);
@@ -119,19 +120,23 @@ static int write_fired(struct alerts *al, const struct alert_rule *r, const stru
 {
 	char *summary = alert_summary(r, s->v, row->id);
 	char *doc = alert_doc(r, s, row->id, summary, now_us, suppressed);
+	json_object *labels = alert_group_labels(r, s->v);
+	char key[17];
 	int rc;
 
+	alert_group_key(r, labels, key);
 	row->summary = summary;
 	row->doc = doc;
 	rc = alert_store_add_alert(al->store, row) < 0 ? -1 : 0;
-	for (int i = 0; rc == 0 && i < r->nactions; i++)
-		rc = alert_store_add_delivery(al->store, row->id, r->actions[i], now_us,
-					      now_us + r->expire_ms * 1000);
 	if (rc == 0)
-		rc = fired_event(al, r, s, row->id, summary, now_us, suppressed);
+		rc = fired_event(al, r, s, row->id, key, summary, now_us, suppressed);
 	if (rc == 0)
-		hvt_log(LOG_NOTICE, "alert %s [%s]: %s%s", row->id, r->name, summary,
-			r->nactions ? "" : " (no actions: recorded only)");
+		hvt_log(LOG_INFO, "rule [%s] fired (decision %s, alert %s): %s", r->name, row->id, key, summary);
+	/* what people are told is the alert's business (alert_notify.c) */
+	if (rc == 0)
+		rc = alert_page_decided(al, r, s->v, labels, key, row->id, summary, now_us);
+	else
+		json_object_put(labels);
 	free(summary);
 	free(doc);
 	return rc;
@@ -192,9 +197,13 @@ int alert_outcome_event(struct alerts *al, const struct alert_delivery *d, const
 		hvt_event_set_msg(ev, "alert %s [%s]: %s failed (attempt %d): %s", d->alert_id, d->rule, d->action,
 				  attempt, error);
 	hvt_event_data_add(ev, "alert_id", json_object_new_string(d->alert_id));
+	hvt_event_data_add(ev, "key", d->key ? json_object_new_string(d->key) : NULL);
+	hvt_event_data_add(ev, "transition", d->transition ? json_object_new_string(d->transition) : NULL);
 	hvt_event_data_add(ev, "rule", json_object_new_string(d->rule));
 	hvt_event_data_add(ev, "action", json_object_new_string(d->action));
 	hvt_event_data_add(ev, "attempt", json_object_new_int(attempt));
+	if (d->repeats)
+		hvt_event_data_add(ev, "repeat", json_object_new_int(d->repeats));
 	hvt_format_rfc3339(started_us, t, sizeof t);
 	hvt_event_data_add(ev, "started", json_object_new_string(t));
 	hvt_event_data_add(ev, "duration_ms", ms_json(duration_us));

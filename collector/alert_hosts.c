@@ -53,6 +53,52 @@ void alert_hosts_note(struct alerts *al, const char *host, long long t_us)
 		h->last_us = t_us;
 }
 
+static struct host_seen *find_host(struct alerts *al, const char *host)
+{
+	for (struct host_seen *h = al->hosts[bucket(host)]; h; h = h->next)
+		if (strcmp(h->host, host) == 0)
+			return h;
+	return NULL;
+}
+
+/* Does this event end the VM's life on its host? */
+static bool vm_ends(const char *type, const char *raw, size_t raw_len)
+{
+	if (!strcmp(type, "vm.shutdown") || !strcmp(type, "vm.vanished") || !strcmp(type, "vm.stopped") ||
+	    !strcmp(type, "vm.unregistered"))
+		return true;
+	/* a source that completed its migration leaves; the target stays */
+	return !strcmp(type, "migration.completed") && raw && memmem(raw, raw_len, "\"role\":\"source\"", 15);
+}
+
+void alert_hosts_note_vm(struct alerts *al, const char *host, const char *vm, const char *type,
+			 const char *raw, size_t raw_len)
+{
+	struct host_seen *h = find_host(al, host);
+	int i;
+
+	if (!h || !vm || !*vm || !type)
+		return;
+	for (i = 0; i < h->nvms && strcmp(h->vms[i], vm) != 0; i++)
+		;
+	if (vm_ends(type, raw, raw_len)) {
+		if (i < h->nvms) {
+			free(h->vms[i]);
+			h->vms[i] = h->vms[--h->nvms];
+		}
+	} else if (i == h->nvms && h->nvms < HOST_VMS_MAX) {
+		h->vms = hvt_realloc(h->vms, sizeof *h->vms * (size_t)(h->nvms + 1));
+		h->vms[h->nvms++] = hvt_strdup(vm);
+	}
+}
+
+long long alert_hosts_last(struct alerts *al, const char *host)
+{
+	struct host_seen *h = find_host(al, host);
+
+	return h ? h->last_us : 0;
+}
+
 void alert_hosts_free(struct alerts *al)
 {
 	for (int b = 0; b < HOST_BUCKETS; b++)
@@ -61,6 +107,9 @@ void alert_hosts_free(struct alerts *al)
 			al->hosts[b] = h->next;
 			free(h->host);
 			free(h->alerted);
+			for (int i = 0; i < h->nvms; i++)
+				free(h->vms[i]);
+			free(h->vms);
 			free(h);
 		}
 }
@@ -94,6 +143,10 @@ static struct hvt_event *silence_event(const struct host_seen *h, const struct a
 	hvt_event_data_add(ev, "silent_for", json_object_new_string(span));
 	hvt_event_data_add(ev, "silent_for_s", json_object_new_int64(quiet_s));
 	hvt_event_data_add(ev, "silent_after_s", json_object_new_int64(r->silent_ms / 1000));
+	json_object *vms = json_object_new_array();
+	for (int i = 0; i < h->nvms; i++)
+		json_object_array_add(vms, json_object_new_string(h->vms[i]));
+	hvt_event_data_add(ev, "vms", vms);
 	return ev;
 }
 

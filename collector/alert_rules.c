@@ -8,6 +8,7 @@
 
 #include "alert_rules.h"
 #include "event.h"
+#include "hash.h"
 #include "timefmt.h"
 #include "util.h"
 
@@ -150,7 +151,37 @@ static bool parse_limits(struct hvt_conf *c, struct alert_rule *r, const struct 
 		r->ring = hvt_calloc((size_t)r->rate_n, sizeof *r->ring);
 	const char *sum = hvt_conf_str(s, k, "summary");
 	r->summary = *sum ? hvt_strdup(sum) : NULL;
+	r->group_wait_ms = hvt_conf_duration_ms(s, k, "group_wait");
+	r->group_interval_ms = hvt_conf_duration_ms(s, k, "group_interval");
 	return true;
+}
+
+static bool group_label_ok(const char *l)
+{
+	return !strcmp(l, "host") || !strcmp(l, "vm") || !strcmp(l, "type") || !strcmp(l, "source") ||
+	       (hvt_str_has_prefix(l, "data.") && l[5]);
+}
+
+static bool parse_lifecycle(struct hvt_conf *c, struct alert_rule *r, const struct hvt_conf_section *s,
+			    const struct hvt_conf_key *k)
+{
+	bool ok = true;
+
+	r->group_by = hvt_conf_list(s, k, "group_by", &r->ngroup_by);
+	for (int i = 0; i < r->ngroup_by; i++)
+		if (!group_label_ok(r->group_by[i])) {
+			hvt_conf_error(c, s->file, s->line, "[%s] group_by: '%s' is none of host, vm, type, source, "
+				       "data.FIELD", s->name, r->group_by[i]);
+			ok = false;
+		}
+	r->resolve = hvt_conf_list(s, k, "resolve", &r->nresolve);
+	r->inhibited_by = hvt_conf_list(s, k, "inhibited_by", &r->ninhibited_by);
+	for (int i = 0; i < r->ninhibited_by; i++)
+		if (!strcmp(r->inhibited_by[i], r->name)) {
+			hvt_conf_error(c, s->file, s->line, "[%s] inhibited_by: a rule cannot mute itself", s->name);
+			ok = false;
+		}
+	return ok;
 }
 
 struct alert_rule *alert_rule_parse(struct hvt_conf *c, const struct hvt_conf_section *s,
@@ -168,6 +199,7 @@ struct alert_rule *alert_rule_parse(struct hvt_conf *c, const struct hvt_conf_se
 	}
 	ok = parse_filters(c, r, s, k);
 	ok = parse_limits(c, r, s, k) && ok;
+	ok = parse_lifecycle(c, r, s, k) && ok;
 	parse_actions(r, s, k);
 	if (r->silent_ms && (r->ntypes || r->vm || r->nmatch)) {
 		hvt_conf_error(c, s->file, s->line, "[%s]: a host-silence rule (silent_after) watches hosts, not "
@@ -192,6 +224,9 @@ void alert_rule_free(struct alert_rule *r)
 	free(r->name);
 	hvt_conf_list_free(r->types);
 	hvt_conf_list_free(r->sources);
+	hvt_conf_list_free(r->group_by);
+	hvt_conf_list_free(r->resolve);
+	hvt_conf_list_free(r->inhibited_by);
 	free(r->host);
 	free(r->vm);
 	for (int i = 0; r->match && i < r->nmatch; i++) {
@@ -474,4 +509,56 @@ char *alert_summary(const struct alert_rule *r, struct alert_view *v, const char
 		if (*q == '\n' || *q == '\r' || *q == '\t')
 			*q = ' ';
 	return b.data;
+}
+
+/* ---- the alert a match belongs to ---------------------------------------- */
+
+bool alert_rule_resolves(const struct alert_rule *r, const char *type)
+{
+	for (int i = 0; type && i < r->nresolve; i++)
+		if (hvt_glob_match(r->resolve[i], type))
+			return true;
+	return false;
+}
+
+bool alert_rule_one_shot(const struct alert_rule *r)
+{
+	return !r->nresolve && !alert_rule_is_silence(r);
+}
+
+json_object *alert_group_labels(const struct alert_rule *r, struct alert_view *v)
+{
+	json_object *o = json_object_new_object();
+	char buf[512];
+
+	for (int i = 0; i < r->ngroup_by; i++) {
+		const char *l = r->group_by[i], *t = NULL;
+		if (!strcmp(l, "host"))
+			t = v->host;
+		else if (!strcmp(l, "vm"))
+			t = v->vm_uuid && *v->vm_uuid ? v->vm_uuid : v->vm_name;
+		else if (!strcmp(l, "type"))
+			t = v->type;
+		else if (!strcmp(l, "source"))
+			t = v->source;
+		else if (hvt_str_has_prefix(l, "data."))
+			t = field_text(alert_view_data(v), l + 5, buf, sizeof buf);
+		json_object_object_add(o, l, json_object_new_string(t && t != json_null ? t : ""));
+	}
+	return o;
+}
+
+void alert_group_key(const struct alert_rule *r, json_object *labels, char out[17])
+{
+	struct hvt_buf b = { 0 };
+	char hash[HVT_SHA256_HEX];
+
+	/* \x1f cannot occur in a rule name and separates the values */
+	hvt_buf_printf(&b, "%s", r->name);
+	json_object_object_foreach(labels, k, val)
+		hvt_buf_printf(&b, "\x1f%s=%s", k, json_object_get_string(val));
+	hvt_sha256_hex(b.data, b.len, hash);
+	memcpy(out, hash, 16);
+	out[16] = '\0';
+	hvt_buf_free(&b);
 }

@@ -73,6 +73,14 @@ struct alert_rule {
 	int rate_n;               /* 0: no rate limit */
 	long long rate_ms;
 	char *summary;            /* template, or NULL */
+	/* the alert people are paged about (alert_page.h) */
+	char **group_by;          /* labels: host, vm, type, source, data.FIELD */
+	int ngroup_by;
+	long long group_wait_ms, group_interval_ms;
+	char **resolve;           /* type globs of events that resolve a member */
+	int nresolve;
+	char **inhibited_by;      /* rule names whose firing alerts mute this one's members */
+	int ninhibited_by;
 	/* decision state */
 	long long *ring;          /* the last rate_n fire times (ms), oldest at ring_head */
 	int ring_head, ring_n;
@@ -104,5 +112,13 @@ enum alert_decision alert_rule_decide(struct alert_rule *r, const char *dkey, lo
 void alert_rule_note_fired(struct alert_rule *r, const char *dkey, long long t_ms);
 /* The one-line summary: the rule's template, or "TYPE on HOST: VM NAME". */
 char *alert_summary(const struct alert_rule *r, struct alert_view *v, const char *alert_id);
+/* Does an event of this type resolve this rule's alerts? */
+bool alert_rule_resolves(const struct alert_rule *r, const char *type);
+/* Alerts of this rule end after one notification (no resolve, no silence). */
+bool alert_rule_one_shot(const struct alert_rule *r);
+/* The group labels of a match (a JSON object) and the alert's key from
+ * them: 16 hex digits of SHA-256 over the rule's name and the labels. */
+json_object *alert_group_labels(const struct alert_rule *r, struct alert_view *v);
+void alert_group_key(const struct alert_rule *r, json_object *labels, char out[17]);
 
 #endif

@@ -436,6 +436,8 @@ void alert_delivery_clear(struct alert_delivery *d)
 	free(d->summary);
 	free(d->doc);
 	free(d->last_error);
+	free(d->key);
+	free(d->transition);
 	memset(d, 0, sizeof *d);
 }
 
@@ -443,11 +445,18 @@ int alert_store_next_delivery(struct alert_store *s, const char *action, struct 
 {
 	int rc;
 
+	/* per alert in order: a notification waits while an older one of the
+	 * same alert is still pending for this action (a resolve never
+	 * overtakes its trigger at the receiver) */
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = store_prep(s, "SELECT d.alert_id, d.attempts, d.next_us, d.expire_us, a.rule, a.summary, "
-				"a.doc, a.severity, a.decided_us, d.last_error FROM deliveries d "
-				"JOIN alerts a ON a.id = d.alert_id "
-				"WHERE d.action = ?1 AND d.state = 'pending' ORDER BY d.next_us LIMIT 1");
+	sqlite3_stmt *st = store_prep(s, "SELECT d.alert_id, d.attempts, d.next_us, d.expire_us, n.key, n.summary, "
+				      "n.doc, n.severity, n.decided_us, d.last_error, n.transition, n.inst, d.repeats, "
+				      "(SELECT p.rule FROM pages p WHERE p.key = n.key AND p.inst = n.inst) "
+				      "FROM deliveries d JOIN notifications n ON n.id = d.alert_id "
+				      "WHERE d.action = ?1 AND d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM "
+				      "deliveries d2 JOIN notifications n2 ON n2.id = d2.alert_id WHERE d2.action = d.action "
+				      "AND d2.state = 'pending' AND d2.repeats = 0 AND n2.key = n.key AND n2.inst = n.inst "
+				      "AND n2.seq < n.seq) ORDER BY d.next_us LIMIT 1");
 	if (!st) {
 		pthread_mutex_unlock(&s->lock);
 		return -1;
@@ -460,18 +469,47 @@ int alert_store_next_delivery(struct alert_store *s, const char *action, struct 
 		d->attempts = sqlite3_column_int(st, 1);
 		d->next_us = sqlite3_column_int64(st, 2);
 		d->expire_us = sqlite3_column_int64(st, 3);
-		d->rule = store_col_dup(st, 4);
+		d->key = store_col_dup(st, 4);
 		d->summary = store_col_dup(st, 5);
 		d->doc = store_col_dup(st, 6);
 		d->severity = sqlite3_column_int(st, 7);
 		d->fired_us = sqlite3_column_int64(st, 8);
 		d->last_error = store_col_dup(st, 9);
+		d->transition = store_col_dup(st, 10);
+		d->inst = sqlite3_column_int64(st, 11);
+		d->repeats = sqlite3_column_int(st, 12);
+		d->rule = store_col_dup(st, 13);
 	}
 	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW && !*d->rule) {
+		/* a version 1 delivery has no page: its decision names the rule */
+		free(d->rule);
+		st = store_prep(s, "SELECT rule FROM alerts WHERE id = ?1");
+		if (st) {
+			sqlite3_bind_text(st, 1, d->alert_id, -1, SQLITE_STATIC);
+			d->rule = sqlite3_step(st) == SQLITE_ROW ? store_col_dup(st, 0) : hvt_strdup("?");
+			sqlite3_finalize(st);
+		} else {
+			d->rule = hvt_strdup("?");
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_fail(s, "reading pending deliveries");
+}
+
+int alert_store_delivery_repeat(struct alert_store *s, const struct alert_delivery *d, long long next_us,
+				long long expire_us)
+{
+	if (store_run(s, "UPDATE deliveries SET state = 'pending', next_us = ?3, expire_us = ?4, attempts = 0, "
+		      "repeats = repeats + 1, last_error = NULL WHERE alert_id = ?1 AND action = ?2 AND "
+		      "EXISTS (SELECT 1 FROM pages p WHERE p.key = ?5 AND p.inst = ?6 AND p.state = 'firing') AND "
+		      "NOT EXISTS (SELECT 1 FROM notifications n WHERE n.key = ?5 AND n.inst = ?6 AND "
+		      "n.seq > (SELECT seq FROM notifications WHERE id = ?1))", "ssiisi", d->alert_id, d->action,
+		      next_us, expire_us, d->key, d->inst) != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int alert_store_outbox(struct alert_store *s, int max,
@@ -511,9 +549,14 @@ int alert_store_prune(struct alert_store *s, long long before_us)
 
 	if (alert_store_begin(s) < 0)
 		return -1;
-	if (store_run(s, "DELETE FROM alerts WHERE decided_us < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE "
-		"d.alert_id = alerts.id AND d.state = 'pending')", "i", before_us) != SQLITE_DONE ||
-	    store_run(s, "DELETE FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts)", "") != SQLITE_DONE)
+	/* a decision is kept while an open alert has it as a member (its
+	 * document goes into the alert's notifications) */
+	if (alert_store_prune_state(s, before_us) < 0 ||
+	    store_run(s, "DELETE FROM alerts WHERE decided_us < ?1 AND NOT EXISTS (SELECT 1 FROM pages p WHERE "
+		      "p.state IN ('pending', 'firing') AND instr(p.json, alerts.id) > 0)", "i", before_us) !=
+	    SQLITE_DONE ||
+	    store_run(s, "DELETE FROM deliveries WHERE alert_id NOT IN (SELECT id FROM notifications)", "") !=
+	    SQLITE_DONE)
 		rc = -1;
 	if (rc < 0) {
 		alert_store_rollback(s);

@@ -44,10 +44,13 @@ struct alert_row {
 	const char *summary, *doc;   /* fired alerts only */
 };
 
-/* A pending delivery with what deliver() needs (owned strings). */
+/* A pending delivery of a notification, with what deliver() needs (owned
+ * strings). */
 struct alert_delivery {
 	char *alert_id, *action, *rule, *summary, *doc, *last_error;
-	int attempts, severity;
+	char *key, *transition;   /* the alert's key; opened, updated, resolved, acknowledged */
+	long long inst;           /* which opening of the key */
+	int attempts, severity, repeats;
 	long long next_us, expire_us, fired_us;
 };
 void alert_delivery_clear(struct alert_delivery *d);
@@ -76,6 +79,11 @@ int alert_store_set_position(struct alert_store *s, uint64_t pos);
 /* A delivery attempt's outcome: state pending (next_us), delivered or expired. */
 int alert_store_delivery_update(struct alert_store *s, const char *alert_id, const char *action,
 				const char *state, int attempts, long long next_us, const char *error);
+/* After a delivery: deliver it again at next_us (until expire_us) if it is
+ * still its alert's latest notification and the alert is firing.  1 when it
+ * was rescheduled, 0 when not, -1 error.  In a transaction. */
+int alert_store_delivery_repeat(struct alert_store *s, const struct alert_delivery *d, long long next_us,
+				long long expire_us);
 
 /* ---- reads (each locks by itself) ------------------------------------------ */
 /* The evaluated inbox position; *known false for a new file. */
@@ -112,5 +120,41 @@ int alert_store_incidents_due(struct alert_store *s, long long now_us,
 long long alert_store_next_due(struct alert_store *s);
 /* Forget decided incidents untouched since before_us (in a transaction). */
 int alert_store_prune_state(struct alert_store *s, long long before_us);
+
+/* ---- pages and notifications (alert_page.h; alert_store_state.c) ------------- */
+/* The open page (pending or firing) of key: 1 (*json malloc'ed), 0, -1. */
+int alert_store_page_open(struct alert_store *s, const char *key, char **json);
+/* The latest page of key, or of the one key that starts with prefix (at
+ * least 6 hex digits): 1, 0 none, -1 error, -2 the prefix is ambiguous. */
+int alert_store_page_latest(struct alert_store *s, const char *prefix, char **json);
+/* The highest instance number key had (0: never). */
+long long alert_store_page_last_inst(struct alert_store *s, const char *key);
+/* Write a page; notify_at is when it wants looking at again (0: on change). */
+int alert_store_page_put(struct alert_store *s, const char *key, long long inst, const char *rule,
+			 const char *state, long long notify_at, const char *json, long long now_us);
+/* Open pages (of rule, or all when rule is NULL), oldest first; cb may write. */
+int alert_store_pages_open(struct alert_store *s, const char *rule,
+			   int (*cb)(void *arg, const char *json), void *arg);
+/* The decision document (per event) of a fired alert id: 1, 0, -1. */
+int alert_store_alert_doc(struct alert_store *s, const char *alert_id, char **doc);
+/* A notification and, for each action, its delivery; older repeating
+ * deliveries of the same page stop (superseded). */
+int alert_store_add_notification(struct alert_store *s, const char *id, const char *key, long long inst,
+				 const char *transition, long long decided_us, int severity, const char *summary,
+				 const char *doc);
+
+/* ---- silences (alert_silence.h; alert_store_state.c) ----------------------- */
+int alert_store_silence_put(struct alert_store *s, const char *id, const char *state, long long starts_us,
+			    long long ends_us, const char *json);
+/* 1 (*json, *state malloc'ed), 0 unknown, -1. */
+int alert_store_silence_get(struct alert_store *s, const char *id, char **json, char **state);
+/* Silences in effect at now_us (state active, started, not ended). */
+int alert_store_silences_active(struct alert_store *s, long long now_us,
+				int (*cb)(void *arg, const char *json), void *arg);
+/* Active silences whose end passed; cb may write. */
+int alert_store_silences_ended(struct alert_store *s, long long now_us,
+			       int (*cb)(void *arg, const char *id, const char *json), void *arg);
+/* How many silences are active (not ended). */
+long long alert_store_silences_count(struct alert_store *s);
 
 #endif

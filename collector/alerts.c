@@ -25,6 +25,15 @@
 
 /* ---- configuration -------------------------------------------------------- */
 
+static struct alert_rule *rule_named(struct alerts *al, const char *name)
+{
+	for (int i = 0; i < al->nrules; i++)
+		if (strcmp(al->rules[i]->name, name) == 0)
+			return al->rules[i];
+	return NULL;
+}
+
+
 static bool action_configured(struct hvt_instances *inst, const char *name)
 {
 	for (int i = 0; i < inst->n; i++)
@@ -73,6 +82,8 @@ struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
 	al->retention_ms = hvt_conf_duration_ms(g, k, "retention");
 	al->check_ms = hvt_conf_duration_ms(g, k, "check_interval");
 	al->incidents_on = hvt_conf_bool(g, k, "incidents");
+	al->control_path = hvt_strdup(hvt_conf_str(g, k, "control_socket"));
+	al->control_group = hvt_strdup(hvt_conf_str(g, k, "control_group"));
 	al->incident_wait_ms = hvt_conf_duration_ms(g, k, "incident_wait");
 	for (struct hvt_conf_section *s = c->sections; s; s = s->next) {
 		if (strcmp(s->kind, "alert") != 0)
@@ -88,6 +99,11 @@ struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
 		al->rules = hvt_realloc(al->rules, sizeof *al->rules * (size_t)(al->nrules + 1));
 		al->rules[al->nrules++] = r;
 	}
+	for (int i = 0; i < al->nrules; i++)
+		for (int j = 0; j < al->rules[i]->ninhibited_by; j++)
+			if (!rule_named(al, al->rules[i]->inhibited_by[j]))
+				hvt_conf_error(c, c->path, 0, "[alert:%s] inhibited_by: there is no rule [alert:%s]",
+					       al->rules[i]->name, al->rules[i]->inhibited_by[j]);
 	if (!al->nrules && hvt_instances_find(inst, HVT_PLUGIN_ACTION))
 		hvt_log(LOG_WARNING, "action sections are configured but no [alert:NAME] rule is: nothing "
 			"will use them");
@@ -100,14 +116,6 @@ struct alerts *alerts_configure(struct hvt_conf *c, struct hvt_instances *inst)
 }
 
 /* ---- the rules' windows ----------------------------------------------------- */
-
-static struct alert_rule *rule_named(struct alerts *al, const char *name)
-{
-	for (int i = 0; i < al->nrules; i++)
-		if (strcmp(al->rules[i]->name, name) == 0)
-			return al->rules[i];
-	return NULL;
-}
 
 static void reset_rule(struct alert_rule *r)
 {
@@ -187,29 +195,38 @@ static void view_of(const struct col_record *rec, struct alert_view *v)
 
 struct match {
 	int rec, rule;
+	bool resolve;             /* the record resolves the rule's alerts (not a match) */
 };
 
-/* Per rule: does its type glob match this type?  From the cache, or
- * computed into buf when the cache is full. */
+/* Per rule: does its type glob match this type (and, right after those
+ * nrules, does the type resolve its alerts)?  From the cache, or computed
+ * into buf (2 * nrules) when the cache is full. */
 static const bool *rules_for_type(struct alerts *al, const char *type, bool *buf)
 {
 	unsigned b = alert_hash(type) % TYPE_BUCKETS;
 	struct type_rules *t;
 
 	for (t = al->types[b]; t; t = t->next)
-		if (strcmp(t->type, type) == 0)
+		if (strcmp(t->type, type) == 0) {
+			memcpy(buf + al->nrules, t->resolves, sizeof *buf * (size_t)al->nrules);
 			return t->match;
-	bool *m = buf;
+		}
+	bool *m = buf, *res = buf + al->nrules;
 	if (al->ntypes < TYPE_CACHE_MAX) {
 		t = hvt_calloc(1, sizeof *t);
 		t->type = hvt_strdup(type);
 		t->match = m = hvt_calloc((size_t)al->nrules, sizeof *t->match);
+		t->resolves = res = hvt_calloc((size_t)al->nrules, sizeof *t->resolves);
 		t->next = al->types[b];
 		al->types[b] = t;
 		al->ntypes++;
 	}
-	for (int j = 0; j < al->nrules; j++)
+	for (int j = 0; j < al->nrules; j++) {
 		m[j] = alert_rule_type_matches(al->rules[j], type);
+		res[j] = alert_rule_resolves(al->rules[j], type);
+	}
+	if (res != buf + al->nrules)
+		memcpy(buf + al->nrules, res, sizeof *buf * (size_t)al->nrules);
 	return m;
 }
 
@@ -221,6 +238,7 @@ static void free_types(struct alerts *al)
 			al->types[b] = t->next;
 			free(t->type);
 			free(t->match);
+			free(t->resolves);
 			free(t);
 		}
 }
@@ -230,26 +248,32 @@ static void free_types(struct alerts *al)
 static size_t find_matches(struct alerts *al, const struct col_record *recs, int n, struct match **out)
 {
 	size_t nm = 0, cap = 0;
-	bool *buf = hvt_calloc((size_t)al->nrules, sizeof *buf);
+	bool *buf = hvt_calloc(2 * (size_t)al->nrules, sizeof *buf);
 
 	*out = NULL;
 	for (int i = 0; i < n; i++) {
 		const struct col_record *rec = &recs[i];
 		if ((rec->kind == COL_REC_EVENT || rec->kind == COL_REC_HOST_STATS) && !reserved_host(rec->ev.host))
 			alert_hosts_note(al, rec->ev.host, rec->rx_us);
+		if (rec->kind == COL_REC_EVENT && !reserved_host(rec->ev.host) && rec->ev.vm_name)
+			alert_hosts_note_vm(al, rec->ev.host, rec->ev.vm_name, rec->ev.type, rec->raw, rec->raw_len);
 		if (!rule_visible(rec))
 			continue;
 		const bool *typed = rules_for_type(al, rec->ev.type, buf);
 		struct alert_view v;
 		view_of(rec, &v);
-		for (int j = 0; j < al->nrules; j++) {
-			if (!typed[j] || !alert_rule_rest_matches(al->rules[j], &v))
+		const bool *resolves = buf + al->nrules;
+		/* what fires, then what resolves (an event may do both) */
+		for (int j = 0; j < 2 * al->nrules; j++) {
+			bool res = j >= al->nrules;
+			int k = res ? j - al->nrules : j;
+			if (res ? !resolves[k] : !typed[k] || !alert_rule_rest_matches(al->rules[k], &v))
 				continue;
 			if (nm == cap) {
 				cap = cap ? cap * 2 : 8;
 				*out = hvt_realloc(*out, cap * sizeof **out);
 			}
-			(*out)[nm++] = (struct match){ i, j };
+			(*out)[nm++] = (struct match){ i, k, res };
 		}
 		alert_view_free(&v);
 	}
@@ -271,10 +295,16 @@ static int decide_all(struct alerts *al, const struct col_record *recs, int n, c
 		rc = incidents_batch(al->inc, al->store, recs, n, now);
 		*fired += rc > 0;
 	}
+	alert_mute_reset(al);
 	for (size_t i = 0; i < nm && rc >= 0; i++) {
 		const struct col_record *rec = &recs[m[i].rec];
 		struct alert_view v;
 		view_of(rec, &v);
+		if (m[i].resolve) {
+			rc = alert_pages_resolve(al, al->rules[m[i].rule], &v, now);
+			alert_view_free(&v);
+			continue;
+		}
 		char *key = hvt_asprintf("%s/%s", rec->ev.host, rec->ev.id ? rec->ev.id : "");
 		struct alert_subject s = { &v, key, rec->raw, rec->raw_len, rec->ev.severity };
 		rc = alert_fire(al, al->rules[m[i].rule], &s, now);
@@ -282,6 +312,7 @@ static int decide_all(struct alerts *al, const struct col_record *recs, int n, c
 		free(key);
 		alert_view_free(&v);
 	}
+	alert_mute_reset(al);
 	if (rc >= 0)
 		rc = alert_store_set_position(al->store, inbox_seq);
 	if (rc < 0) {
@@ -314,8 +345,8 @@ static int evaluate(struct alerts *al, const struct col_record *recs, int n, uin
 	}
 	pthread_mutex_unlock(&al->mx);
 	free(m);
-	if (fired)
-		alerts_wake(al);
+	if (fired || nm)
+		alerts_wake(al);     /* deliveries, and alerts waiting for the service thread */
 	return rc;
 }
 
@@ -418,6 +449,10 @@ int alerts_open(struct alerts *al, const char *state_dir, struct hvt_instance *i
 		return -1;
 	}
 	al->started_us = hvt_now_us();
+	if (!*al->control_path) {
+		free(al->control_path);
+		al->control_path = hvt_asprintf("%s/control.sock", state_dir);
+	}
 	if (al->incidents_on)
 		al->inc = incidents_new(index, al->incident_wait_ms);
 	pthread_mutex_lock(&al->mx);
@@ -540,6 +575,31 @@ static void due_now(struct alerts *al)
 		alerts_wake(al);
 }
 
+/* Alerts: silences that ended, hosts that spoke again, and, when alerts
+ * changed or one is due (group_wait, group_interval, a silence's start or
+ * end), what each open alert should tell people now. */
+static void pages_now(struct alerts *al)
+{
+	long long now = hvt_now_us(), due = alert_store_next_due(al->store);
+	int acted;
+
+	if (!al->nrules)
+		return;
+	pthread_mutex_lock(&al->mx);
+	bool all = al->pages_dirty || (due && due <= now);
+	al->pages_dirty = false;
+	if (alert_silences_ended(al, now) < 0)
+		hvt_log(LOG_ERR, "alerts: cannot record the end of a silence; trying again");
+	acted = alert_pages_service(al, now, all);
+	pthread_mutex_unlock(&al->mx);
+	if (acted < 0) {
+		al->pages_dirty = true;
+		hvt_log(LOG_ERR, "alerts: cannot record what the alerts decided; trying again");
+	} else if (acted > 0) {
+		alerts_wake(al);
+	}
+}
+
 static void *service(void *arg)
 {
 	struct alerts *al = arg;
@@ -558,6 +618,7 @@ static void *service(void *arg)
 			next_check = now + al->check_ms * 1000;
 		}
 		due_now(al);
+		pages_now(al);
 		if (now >= next_prune) {
 			alert_store_prune(al->store, hvt_now_us() - al->retention_ms * 1000);
 			next_prune = now + PRUNE_EVERY_US;
@@ -584,7 +645,14 @@ int alerts_start(struct alerts *al, struct receiver *rx)
 	}
 	pthread_setname_np(al->service, "hvt-alerts");       /* top -H, perf */
 	al->service_running = true;
-	return alert_workers_start(al);
+	if (alert_workers_start(al) < 0)
+		return -1;
+	/* a control socket that cannot be opened costs silences and acks, not
+	 * pages: logged, and the collector runs on */
+	if (al->nrules && alert_control_start(al, al->control_path, al->control_group) < 0)
+		hvt_log(LOG_ERR, "alerts: no control socket: hvtrail silence and hvtrail alerts ack cannot reach "
+			"this collector");
+	return 0;
 }
 
 void alerts_stop(struct alerts *al)
@@ -592,6 +660,7 @@ void alerts_stop(struct alerts *al)
 	if (!al)
 		return;
 	alert_workers_stop(al);      /* sets stop */
+	alert_control_stop(al);
 	if (al->service_running) {
 		pthread_join(al->service, NULL);
 		al->service_running = false;
@@ -609,6 +678,9 @@ void alerts_free(struct alerts *al)
 	free(al->rules);
 	alert_hosts_free(al);
 	incidents_free(al->inc);
+	alert_mute_reset(al);
+	free(al->control_path);
+	free(al->control_group);
 	free_types(al);
 	free(al->workers);
 	pthread_mutex_destroy(&al->mx);

@@ -20,10 +20,14 @@ struct action_worker {
 	bool running;
 };
 
+#define HOST_VMS_MAX 256          /* VMs remembered per host */
+
 struct host_seen {
 	char *host;
 	long long last_us;        /* newest record from it the index holds (receive time) */
 	long long *alerted;       /* per rule: the last_us a silence alert already covers */
+	char **vms;               /* the VMs it runs as far as its events say (since start) */
+	int nvms;
 	struct host_seen *next;
 };
 
@@ -31,12 +35,16 @@ struct host_seen {
 #define TYPE_BUCKETS 256
 #define TYPE_CACHE_MAX 4096       /* distinct types remembered; beyond, globs run each time */
 
-/* Which rules' type globs match a type: looked up once per type. */
+/* Which rules' type globs match a type, and which rules' alerts it
+ * resolves: looked up once per type. */
 struct type_rules {
 	char *type;
 	bool *match;              /* per rule */
+	bool *resolves;           /* per rule */
+	bool any_resolves;
 	struct type_rules *next;
 };
+struct mute_ctx;
 
 struct alerts {
 	struct alert_rule **rules;
@@ -47,6 +55,10 @@ struct alerts {
 	bool incidents_on;
 	long long incident_wait_ms;
 	struct incidents *inc;    /* NULL: incidents = no */
+	struct mute_ctx *mctx;    /* silences and inhibiting alerts, per transaction (alert_notify.c) */
+	struct control *control;  /* the control socket (alert_control.c) */
+	char *control_path, *control_group;
+	bool pages_dirty;         /* pages changed since the service thread looked */
 	long long started_us;
 	volatile int stop;
 	/* rules' decision state and the host table */
@@ -85,9 +97,37 @@ int alert_outcome_event(struct alerts *al, const struct alert_delivery *d, const
 /* The stable id of (rule, event_key): 16 hex digits. */
 void alert_make_id(const char *rule, const char *event_key, char out[17]);
 
+/* alert_notify.c - pages (alert_page.h), under al->mx.  Inside a
+ * transaction: a fired decision joins its alert (labels owned); an event
+ * of r's resolve types resolves members of r's open alerts. */
+int alert_page_decided(struct alerts *al, const struct alert_rule *r, struct alert_view *v, json_object *labels,
+		       const char *key, const char *decision_id, const char *summary, long long now_us);
+int alert_pages_resolve(struct alerts *al, const struct alert_rule *r, struct alert_view *v, long long now_us);
+/* In a transaction of its own: host-silence members whose host spoke
+ * resolve; with all, every open alert is reconciled (silences, inhibition,
+ * group_wait, group_interval).  How many alerts acted, or -1. */
+int alert_pages_service(struct alerts *al, long long now_us, bool all);
+/* Acknowledge the alert whose key is (or starts with, 6+ digits) key, in
+ * the caller's transaction; by is owned.  1 done, 0 it already was, -1 err. */
+int alert_page_ack(struct alerts *al, const char *key, json_object *by, const char *comment, char *err,
+		   size_t errsize, char *key_out, size_t key_size);
+/* Forget the cached silences and inhibiting alerts (after a transaction). */
+void alert_mute_reset(struct alerts *al);
+
+/* alert_control.c: the control socket; silences that ended (under al->mx,
+ * a transaction of its own). */
+int alert_control_start(struct alerts *al, const char *path, const char *group);
+void alert_control_stop(struct alerts *al);
+int alert_silences_ended(struct alerts *al, long long now_us);
+
 /* alert_hosts.c - under al->mx. */
 unsigned alert_hash(const char *s);
+/* When host last spoke (0: never heard of). */
+long long alert_hosts_last(struct alerts *al, const char *host);
 void alert_hosts_note(struct alerts *al, const char *host, long long t_us);
+/* An event of vm on host: it runs there, unless the event is its end there. */
+void alert_hosts_note_vm(struct alerts *al, const char *host, const char *vm, const char *type,
+			 const char *raw, size_t raw_len);
 void alert_hosts_free(struct alerts *al);
 /* Fire silence rules for hosts quiet too long (takes mx and a transaction). */
 void alert_hosts_check(struct alerts *al, long long now_us);

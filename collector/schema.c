@@ -75,6 +75,11 @@ const struct hvt_conf_key col_schema_alerting[] = {
 	  3650LL * 86400 * 1000, 0 },
 	{ "check_interval", HVT_CONF_DURATION, "1s", "how often host-silence rules look at the hosts",
 	  NULL, 100, 600 * 1000, 0 },
+	{ "control_socket", HVT_CONF_PATH, "", "the unix socket `hvtrail silence` and `hvtrail alerts ack` "
+	  "talk to (default: STATE_DIR/control.sock); every request is recorded with the uid that made it",
+	  NULL, 0, 0, 0 },
+	{ "control_group", HVT_CONF_STRING, "", "group that may use the control socket (mode 0660; default: "
+	  "the collector's group)", NULL, 0, 0, 0 },
 	{ "incidents", HVT_CONF_BOOL, "yes", "record incidents: what the collector concludes from several "
 	  "hosts' events (colo.split_brain, colo.protection_lost/_restored, migration.failed with both "
 	  "sides), also when no rule fires on them", NULL, 0, 0, 0 },
@@ -111,6 +116,17 @@ const struct hvt_conf_key col_schema_alert[] = {
 	{ "silent_after", HVT_CONF_DURATION, "0", "makes this a host-silence rule: fire when a host "
 	  "matching host has sent nothing (events, stats reports) for this long; once per silence "
 	  "(0 = an event rule)", NULL, 0, 365LL * 86400 * 1000, 0 },
+	{ "group_by", HVT_CONF_LIST, "host, vm", "labels whose values make one alert (one page): host, vm, "
+	  "type, source, data.FIELD; group_by = host pages once per host, listing its VMs", NULL, 0, 0, 0 },
+	{ "group_wait", HVT_CONF_DURATION, "0", "how long a new alert gathers members before its first "
+	  "notification (a host failing over 40 VMs is one page)", NULL, 0, 3600 * 1000, 0 },
+	{ "group_interval", HVT_CONF_DURATION, "1m", "least time between two notifications of one alert "
+	  "whose members changed", NULL, 0, 86400 * 1000, 0 },
+	{ "resolve", HVT_CONF_LIST, "", "event types (globs) that resolve a member: an event of the same VM "
+	  "(or host, for members without a VM); empty: the alert is one-shot, done once sent (a "
+	  "host-silence rule resolves when the host speaks again)", NULL, 0, 0, 0 },
+	{ "inhibited_by", HVT_CONF_LIST, "", "rules whose firing alerts mute this rule's members that share "
+	  "a host (or VM) with theirs: host_silent mutes the pages of a silent host's VMs", NULL, 0, 0, 0 },
 	{ "summary", HVT_CONF_STRING, "", "one line for people; {host} {vm} {type} {time} {severity} "
 	  "{rule} {id} {msg} and {data.FIELD} are replaced (default: TYPE on HOST: VM NAME)", NULL, 0, 0, 0 },
 	HVT_CONF_END

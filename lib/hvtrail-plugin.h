@@ -45,7 +45,7 @@
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 5
+#define HVT_PLUGIN_ABI 6
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
@@ -307,25 +307,40 @@ struct hvt_index_ops {
 };
 
 /* ---- action ------------------------------------------------------------ */
-/* One delivery attempt of an alert (docs/alerting.md).  Everything points
- * into memory the collector owns for the duration of deliver(). */
+/* One delivery attempt of a notification about an alert (docs/alerting.md):
+ * the alert opened (firing), its members changed, it resolved, or someone
+ * acknowledged it.  Everything points into memory the collector owns for
+ * the duration of deliver(). */
 struct hvt_alert {
-	const char *id;               /* alert id (stable across retries and restarts) */
+	const char *id;               /* notification id (stable across retries and restarts) */
 	const char *rule;             /* the [alert:NAME] that fired */
-	const char *json;             /* the alert document: summary, key fields, "event" */
-	const struct hvt_event *ev;   /* the event it fired for (decoded from json) */
+	const char *json;             /* the document: summary, key, status, members, "event" */
+	const struct hvt_event *ev;   /* the event that opened it (decoded from json) */
 	int attempt;                  /* 1, 2, ... (also counts attempts before a restart) */
 	const char *summary;          /* one line for people */
 	int severity;                 /* syslog severity of the alert */
-	long long fired_us;           /* when the rule fired (realtime) */
+	long long fired_us;           /* when this notification was decided (realtime) */
+	/* ABI 6: the alert's lifecycle */
+	const char *key;              /* the alert's stable key (PagerDuty's dedup_key) */
+	const char *status;           /* "firing" or "resolved" */
+	const char *transition;       /* "opened", "updated", "resolved", "acknowledged" */
+	int repeat;                   /* 0; n: the n-th re-send (resend_ms) of this notification */
 };
+
+/* deliver(): the receiver refused the notification for good (an HTTP 4xx
+ * but 429): the collector records it and does not try again. */
+#define HVT_ACTION_REFUSED (-2)
 
 struct hvt_action_ops {
 	/* Deliver once, bounded by the instance's own timeout; 0 = delivered,
-	 * -1 = failed (err says why in words).  Called from the instance's
-	 * delivery thread, one alert at a time; the collector retries with
-	 * backoff until the alert expires. */
+	 * -1 = failed (err says why in words), HVT_ACTION_REFUSED.  Called from
+	 * the instance's delivery thread, one notification at a time, in order
+	 * per alert; the collector retries with backoff until it expires. */
 	int (*deliver)(struct hvt_instance *inst, const struct hvt_alert *a, char *err, size_t errsize);
+	/* Optional (ABI 6): re-send the latest notification of a firing alert
+	 * this often (ms; 0 = never).  Alertmanager forgets an alert that is not
+	 * re-sent before its endsAt. */
+	long long (*resend_ms)(struct hvt_instance *inst);
 };
 
 #endif

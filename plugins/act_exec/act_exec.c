@@ -125,6 +125,9 @@ static void env_build(struct env *e, const struct hvt_alert *a)
 	env_set(e, "HVT_ALERT_RULE", a->rule);
 	env_set(e, "HVT_ALERT_SUMMARY", a->summary);
 	env_set(e, "HVT_ALERT_SEVERITY", hvt_severity_name(a->severity));
+	env_set(e, "HVT_ALERT_KEY", a->key ? a->key : "");
+	env_set(e, "HVT_ALERT_STATUS", a->status ? a->status : "firing");
+	env_set(e, "HVT_ALERT_TRANSITION", a->transition ? a->transition : "opened");
 	snprintf(num, sizeof num, "%d", a->attempt);
 	env_set(e, "HVT_ALERT_ATTEMPT", num);
 	env_time(e, "HVT_ALERT_FIRED", a->fired_us);

@@ -136,6 +136,8 @@ static int to_journal(struct slog *s, int pri, const struct hvt_alert *a, const 
 	int rc = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", pri, "SYSLOG_FACILITY=%d", s->facility >> 3,
 				 "SYSLOG_IDENTIFIER=%s", s->ident, "HVTRAIL_ALERT_ID=%s", a->id,
 				 "HVTRAIL_RULE=%s", a->rule, "HVTRAIL_ATTEMPT=%d", a->attempt,
+				 "HVTRAIL_ALERT_KEY=%s", a->key ? a->key : "",
+				 "HVTRAIL_ALERT_STATUS=%s", a->status ? a->status : "firing",
 				 "HVTRAIL_EVENT_ID=%s", ev && ev->id ? ev->id : "",
 				 "HVTRAIL_EVENT_TYPE=%s", ev && ev->type ? ev->type : "",
 				 "HVTRAIL_HOST=%s", ev && ev->host ? ev->host : "",

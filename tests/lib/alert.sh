@@ -22,8 +22,10 @@
 #                               which files each alert document it gets in
 #                               $WORK/pages (append "${SHIPPED[@]}" to a
 #                               collector's configuration)
-#   pages RULE                  the documents paged for RULE (JSON lines)
-#   npages RULE / has_pages RULE N
+#   pages RULE [TRANSITION]     the documents paged for RULE (JSON lines,
+#                               oldest first), of one transition (opened,
+#                               updated, resolved, acknowledged) if given
+#   npages RULE [TRANSITION] / has_pages RULE N [TRANSITION]
 #                               how many / at least N (for wait_until)
 # shellcheck shell=bash
 
@@ -98,13 +100,13 @@ SH
 }
 
 pages() {
-	"$PYTHON" - "$WORK/pages" "$1" <<'PY'
+	"$PYTHON" - "$WORK/pages" "$1" "${2:-}" <<'PY'
 import glob, json, sys
-for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    d = json.load(open(f))
-    if d["rule"] == sys.argv[2]:
+docs = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
+for d in sorted(docs, key=lambda d: d["fired"]):
+    if d["rule"] == sys.argv[2] and (not sys.argv[3] or d.get("transition", "opened") == sys.argv[3]):
         print(json.dumps(d))
 PY
 }
-npages() { pages "$1" | wc -l; }
-has_pages() { [ "$(npages "$1")" -ge "$2" ]; }
+npages() { pages "$1" "${2:-}" | wc -l; }
+has_pages() { [ "$(npages "$1" "${3:-}")" -ge "$2" ]; }
