@@ -46,6 +46,19 @@ struct host_table {
 	const char *only;             /* --host */
 };
 
+/* The quarantine: events kept out of the trail (identity refused at
+ * arrival, or refused by the index for their content, #15): how many, and
+ * the newest few. */
+#define QUARANTINE_SHOWN 5
+struct quarantine_row {
+	char *peer, *reason, *raw;
+	long long at_us;
+};
+struct quarantine_view {
+	uint64_t n;
+	struct quarantine_row recent[QUARANTINE_SHOWN];   /* ring: row n-1 at (n-1) % SHOWN */
+};
+
 static void help(void)
 {
 	printf("Usage: %s %s [OPTIONS]\n\n"
@@ -166,6 +179,92 @@ static int gather(struct cli_index *ix, struct host_table *t)
 	}
 	qsort(t->v, t->n, sizeof *t->v, by_host);
 	return CLI_OK;
+}
+
+static const char *when(long long us, char *buf, size_t size);
+static json_object *json_time(long long us);
+
+static int add_quarantined(void *arg, const struct hvt_row *row)
+{
+	struct quarantine_view *q = arg;
+	struct quarantine_row *r = &q->recent[q->n++ % QUARANTINE_SHOWN];
+
+	free(r->peer);
+	free(r->reason);
+	free(r->raw);
+	r->peer = hvt_strdup(row->peer ? row->peer : "?");
+	r->reason = hvt_strdup(row->note ? row->note : "?");
+	r->raw = hvt_strndup(row->raw ? row->raw : "", HVT_MIN(row->raw_len, (size_t)200));
+	r->at_us = row->indexed_us;
+	return 0;
+}
+
+static void quarantine_free(struct quarantine_view *q)
+{
+	for (size_t i = 0; i < QUARANTINE_SHOWN; i++) {
+		free(q->recent[i].peer);
+		free(q->recent[i].reason);
+		free(q->recent[i].raw);
+	}
+}
+
+/* The newest shown rows, oldest first: calls fn per row. */
+static void quarantine_each(const struct quarantine_view *q, void (*fn)(const struct quarantine_row *, void *),
+			    void *arg)
+{
+	uint64_t first = q->n > QUARANTINE_SHOWN ? q->n - QUARANTINE_SHOWN : 0;
+
+	for (uint64_t i = first; i < q->n; i++)
+		fn(&q->recent[i % QUARANTINE_SHOWN], arg);
+}
+
+static void print_quarantined(const struct quarantine_row *r, void *arg)
+{
+	struct hvt_buf peer = { 0 }, reason = { 0 }, raw = { 0 };
+	char a[40];
+
+	(void)arg;
+	out_sanitize(&peer, r->peer);
+	out_sanitize(&reason, r->reason);
+	out_sanitize(&raw, r->raw);
+	printf("    %s from %s: %s\n        %s\n", when(r->at_us, a, sizeof a), hvt_buf_cstr(&peer),
+	       hvt_buf_cstr(&reason), hvt_buf_cstr(&raw));
+	hvt_buf_free(&peer);
+	hvt_buf_free(&reason);
+	hvt_buf_free(&raw);
+}
+
+static void print_quarantine(const struct quarantine_view *q)
+{
+	if (!q->n)
+		return;
+	printf("\nQUARANTINE: %" PRIu64 " event%s kept out of the trail (refused at arrival or by the index), "
+	       "newest last:\n", q->n, q->n == 1 ? "" : "s");
+	quarantine_each(q, print_quarantined, NULL);
+}
+
+static void json_quarantined(const struct quarantine_row *r, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "received", json_time(r->at_us));
+	json_object_object_add(o, "peer", json_object_new_string(r->peer));
+	json_object_object_add(o, "reason", json_object_new_string(r->reason));
+	json_object_object_add(o, "raw", json_object_new_string(r->raw));
+	json_object_array_add(arg, o);
+}
+
+static void print_quarantine_json(const struct quarantine_view *q)
+{
+	json_object *o = json_object_new_object(), *recent = json_object_new_array();
+
+	json_object_object_add(o, "host", json_object_new_string("(quarantine)"));
+	json_object_object_add(o, "role", json_object_new_string("quarantine"));
+	json_object_object_add(o, "quarantined", json_object_new_int64((int64_t)q->n));
+	quarantine_each(q, json_quarantined, recent);
+	json_object_object_add(o, "recent", recent);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
 
 static void table_free(struct host_table *t)
@@ -476,15 +575,23 @@ static int run(const struct stats_opts *o)
 	if (rc != CLI_OK)
 		return rc;
 	struct health hl;
+	struct quarantine_view q = { 0 };
 	read_health(o, &ix, &hl);
 	rc = gather(&ix, &t);
+	if (rc == CLI_OK && !o->host && ix.ops->quarantined && ix.ops->quarantined(&ix.inst, add_quarantined, &q) < 0) {
+		cli_error(CMD, "cannot read the quarantine");
+		rc = CLI_FAILED;
+	}
 	if (rc == CLI_OK) {
 		pager_start(o->idx.no_pager);
 		if (o->json) {
 			print_json(&t, o->streams, &hl);
+			if (q.n)
+				print_quarantine_json(&q);
 		} else {
 			print_health(&hl);
 			print_table(&t, o->streams);
+			print_quarantine(&q);
 		}
 		rc = cli_output_status(CMD);
 		if (rc == CLI_OK && hl.known && !hl.storing) {
@@ -493,6 +600,7 @@ static int run(const struct stats_opts *o)
 		}
 	}
 	json_object_put(hl.problems);
+	quarantine_free(&q);
 	table_free(&t);
 	cli_index_close(&ix);
 	return rc;

@@ -206,6 +206,10 @@ int http_metrics(struct http *h, struct hvt_buf *b)
 	one(b, "hvtrail_duplicates_dropped_total", "counter", "resent events dropped since start", (double)ic.duplicates);
 	one(b, "hvtrail_index_store_errors_total", "counter", "batches the index refused since start",
 	    (double)ic.store_errors);
+	one(b, "hvtrail_index_refused_total", "counter", "events the index refused for their content since start, "
+	    "kept in the quarantine instead", (double)ic.refused);
+	one(b, "hvtrail_index_lost_total", "counter", "events and seals not even the quarantine would take "
+	    "since start (dropped; the collector's log holds their text)", (double)ic.lost);
 	head(b, "hvtrail_alerts_total", "counter", "alert events in the index, by kind (fired, delivered, failed)");
 	hvt_buf_printf(b, "hvtrail_alerts_total{kind=\"fired\"} %" PRIu64 "\nhvtrail_alerts_total{kind=\"delivered\"} %"
 		       PRIu64 "\nhvtrail_alerts_total{kind=\"failed\"} %" PRIu64 "\n", h->alerts_fired,

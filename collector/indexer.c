@@ -20,6 +20,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define ISOLATE_ONE_BY_ONE 8      /* refused items before ISOLATE tries each alone */
 
 struct indexer {
 	struct hvt_instance *idx;
@@ -38,6 +39,8 @@ struct indexer {
 	struct hvt_stored *items;
 	char (*links)[LINK_MAX];      /* per record: migration link or "" */
 	char (*notes)[128];           /* per record: chain verdict note */
+	int *item_rec;                /* per item: the record it came from */
+	char (*refusals)[256];        /* per record: why the index refused it */
 	struct hvt_seal_row *seals;
 	struct hvt_seal *seal_parsed;
 	size_t nseals;
@@ -67,6 +70,8 @@ struct indexer *indexer_new(struct hvt_instance *idx, struct hvt_spool *inbox, i
 	ix->items = hvt_calloc((size_t)batch_size, sizeof(struct hvt_stored));
 	ix->links = hvt_calloc((size_t)batch_size, LINK_MAX);
 	ix->notes = hvt_calloc((size_t)batch_size, 128);
+	ix->item_rec = hvt_calloc((size_t)batch_size, sizeof(int));
+	ix->refusals = hvt_calloc((size_t)batch_size, 256);
 	ix->seals = hvt_calloc((size_t)batch_size, sizeof(struct hvt_seal_row));
 	ix->seal_parsed = hvt_calloc((size_t)batch_size, sizeof(struct hvt_seal));
 	ix->corr = correlator_new(idx);
@@ -101,6 +106,8 @@ struct flush {
 	struct hvt_index_batch b;
 	long long backoff_ms;
 	int nstats;
+	size_t probe_inserted;        /* stored by ISOLATE's tries one by one */
+	unsigned isolated;            /* items ISOLATE set aside in this batch */
 };
 
 /* PREPARE: every record becomes what the index stores.  Chain heads
@@ -116,6 +123,7 @@ static enum flush_outcome prepare(struct indexer *ix, struct flush *f)
 		if (r->kind == COL_REC_EVENT || r->kind == COL_REC_QUARANTINE) {
 			int verdict = r->kind == COL_REC_QUARANTINE ? HVT_VERDICT_QUARANTINED :
 				      chain_check(ix->chain, &r->ev, r->raw, r->raw_len, ix->notes[i], sizeof ix->notes[i]);
+			ix->item_rec[b->n] = i;
 			ix->items[b->n++] = (struct hvt_stored){
 				.ev = &r->ev, .raw = r->raw, .raw_len = r->raw_len,
 				.peer = r->peer, .indexed_us = r->rx_us,
@@ -149,10 +157,13 @@ static enum flush_outcome prepare(struct indexer *ix, struct flush *f)
 static enum flush_outcome store(struct indexer *ix, struct flush *f)
 {
 	f->b.inserted = f->b.duplicates = 0;
+	f->b.refusal = HVT_REFUSED_NONE;
 	if (ix->ops->store(ix->idx, &f->b) == 0) {
 		health_ok(HEALTH_INDEX);
 		return FLUSH_OK;
 	}
+	if (f->b.refusal != HVT_REFUSED_NONE)
+		return FLUSH_REFUSED;     /* the content, not the index: ISOLATE */
 	char why[300];
 	snprintf(why, sizeof why, "the index refused a batch of %zu events (the collector's log says why); "
 		 "they wait in the inbox", f->b.n);
@@ -172,6 +183,143 @@ static enum flush_outcome backoff(struct indexer *ix, struct flush *f)
 	f->backoff_ms = HVT_MIN(f->backoff_ms * 2, BACKOFF_MAX_MS);
 	(void)ix;
 	return FLUSH_OK;
+}
+
+/* ---- ISOLATE: what the index refuses goes aside, the rest flows ------------ */
+
+/* items[k] goes to the quarantine with why; if the quarantine itself
+ * refused it, out of the batch (logged whole: the last trace of it). */
+static void set_aside(struct indexer *ix, struct flush *f, size_t k, const char *why)
+{
+	struct hvt_index_batch *b = &f->b;
+	struct hvt_stored *it = &ix->items[k];
+	struct col_record *r = &ix->recs[ix->item_rec[k]];
+	const char *host = it->ev && it->ev->host ? it->ev->host : "";
+	const char *id = it->ev && it->ev->id ? it->ev->id : "";
+
+	char *note = ix->refusals[ix->item_rec[k]];
+
+	f->isolated++;
+	if (it->verdict != HVT_VERDICT_QUARANTINED) {
+		snprintf(note, sizeof ix->refusals[0], "the index refused it: %s", why);
+		it->verdict = HVT_VERDICT_QUARANTINED;
+		it->verdict_note = note;
+		r->kind = COL_REC_QUARANTINE;   /* not in the trail: no alert fires on it */
+		r->note = note;
+		pthread_mutex_lock(&ix->lock);
+		ix->cnt.refused++;
+		pthread_mutex_unlock(&ix->lock);
+		hvt_log(LOG_ERR, "quarantined event '%s' of host '%s' from %s: the index refused it (%s); "
+			"the rest of its batch is stored (hvtrail stats lists the quarantine)", id, host,
+			it->peer ? it->peer : "?", why);
+		return;
+	}
+	hvt_log(LOG_CRIT, "the index refuses even to quarantine event '%s' of host '%s' from %s (%s); "
+		"dropping it so that the rest is stored. Its text: %.*s", id, host, it->peer ? it->peer : "?",
+		why, (int)HVT_MIN(it->raw_len, (size_t)2000), it->raw ? it->raw : "");
+	memmove(&ix->items[k], &ix->items[k + 1], (b->n - k - 1) * sizeof *ix->items);
+	memmove(&ix->item_rec[k], &ix->item_rec[k + 1], (b->n - k - 1) * sizeof *ix->item_rec);
+	b->n--;
+	r->kind = COL_REC_QUARANTINE;
+	pthread_mutex_lock(&ix->lock);
+	ix->cnt.lost++;
+	pthread_mutex_unlock(&ix->lock);
+}
+
+/* seals[k] leaves the batch: seals are proofs about events, not events;
+ * the next seal of the stream proves as much. */
+static void drop_seal(struct indexer *ix, struct flush *f, size_t k, const char *why)
+{
+	struct hvt_index_batch *b = &f->b;
+	const struct hvt_seal_row *sr = &ix->seals[k];
+
+	hvt_log(LOG_ERR, "dropped a seal of host '%s' stream '%s' up to seq %" PRIu64 " from %s: the index "
+		"refused it (%s); the rest of its batch is stored", sr->host ? sr->host : "",
+		sr->stream ? sr->stream : "", sr->seq, sr->peer ? sr->peer : "?", why);
+	memmove(&ix->seals[k], &ix->seals[k + 1], (b->nseals - k - 1) * sizeof *ix->seals);
+	b->nseals--;
+	pthread_mutex_lock(&ix->lock);
+	ix->cnt.lost++;
+	pthread_mutex_unlock(&ix->lock);
+}
+
+/* The index refused the batch's content without naming the item: try each
+ * event and seal alone (what it takes is stored for good; the batch's
+ * STORE finds those as duplicates).  FLUSH_FAILED when a try fails for
+ * the index's own reasons, or when no single item is refused. */
+static enum flush_outcome probe(struct indexer *ix, struct flush *f)
+{
+	struct hvt_index_batch *b = &f->b;
+	bool found = false;
+
+	hvt_log(LOG_WARNING, "the index refused a batch of %zu events for its content without saying which; "
+		"trying them one by one", b->n);
+	for (size_t i = 0; i < b->n + b->nseals; i++) {
+		bool seal = i >= b->n;
+		size_t k = seal ? i - b->n : i;
+		if (!seal && ix->items[k].verdict == HVT_VERDICT_QUARANTINED)
+			continue;
+		struct hvt_index_batch one = {
+			.items = seal ? NULL : &ix->items[k], .n = seal ? 0 : 1,
+			.seals = seal ? &ix->seals[k] : NULL, .nseals = seal ? 1 : 0,
+			.inbox_seq = ix->cnt.position,       /* not past what is stored */
+		};
+		if (ix->ops->store(ix->idx, &one) == 0) {
+			f->probe_inserted += one.inserted;
+			continue;
+		}
+		if (one.refusal == HVT_REFUSED_NONE)
+			return FLUSH_FAILED;
+		found = true;
+		if (seal) {
+			drop_seal(ix, f, k, one.refused_why);
+			i--;
+		} else {
+			set_aside(ix, f, k, one.refused_why);
+			if (k < b->n && ix->items[k].verdict != HVT_VERDICT_QUARANTINED)
+				i--;          /* dropped: the next item moved into k */
+		}
+	}
+	if (!found)
+		hvt_log_ratelimited(&ix->rl, LOG_ERR, "the index refuses a batch of %zu events for its content "
+				    "but each of them alone; retrying", b->n);
+	return found ? FLUSH_OK : FLUSH_FAILED;
+}
+
+static enum flush_outcome isolate(struct indexer *ix, struct flush *f)
+{
+	struct hvt_index_batch *b = &f->b;
+	char why[sizeof b->refused_why];
+
+	hvt_strlcpy(why, b->refused_why[0] ? b->refused_why : "no reason given", sizeof why);
+	/* one STORE per refused item is fine for a poison pill; a batch full
+	 * of them is searched in one pass instead */
+	if (b->refusal == HVT_REFUSED_ITEM && b->refused < b->n &&
+	    ix->items[b->refused].verdict == HVT_VERDICT_QUARANTINED) {
+		set_aside(ix, f, b->refused, why);    /* not even the quarantine takes it */
+		return FLUSH_OK;
+	}
+	if (f->isolated >= ISOLATE_ONE_BY_ONE)
+		return probe(ix, f);
+	switch (b->refusal) {
+	case HVT_REFUSED_ITEM:
+		if (b->refused < b->n) {
+			set_aside(ix, f, b->refused, why);
+			return FLUSH_OK;
+		}
+		break;
+	case HVT_REFUSED_SEAL:
+		if (b->refused < b->nseals) {
+			drop_seal(ix, f, b->refused, why);
+			return FLUSH_OK;
+		}
+		break;
+	case HVT_REFUSED_CONTENT:
+		return probe(ix, f);
+	case HVT_REFUSED_NONE:
+		break;
+	}
+	return probe(ix, f);          /* it named nothing it holds: find it */
 }
 
 /* HOST_STATS: forwarders' reports are state, not trail: kept outside the
@@ -204,8 +352,10 @@ static enum flush_outcome ack(struct indexer *ix, struct flush *f)
 	hvt_spool_ack(ix->inbox, ix->last_seq, false);
 	pthread_mutex_lock(&ix->lock);
 	ix->cnt.batches++;
-	ix->cnt.indexed += f->b.inserted;
-	ix->cnt.duplicates += f->b.duplicates;
+	/* what ISOLATE's tries stored, this STORE found as duplicates */
+	size_t probed = HVT_MIN(f->probe_inserted, f->b.duplicates);
+	ix->cnt.indexed += f->b.inserted + probed;
+	ix->cnt.duplicates += f->b.duplicates - probed;
 	ix->cnt.host_stats += (uint64_t)f->nstats;
 	ix->cnt.position = ix->last_seq;
 	pthread_mutex_unlock(&ix->lock);
@@ -221,8 +371,12 @@ enum flush_state flush_next(enum flush_state s, enum flush_outcome o, bool quitt
 	case FLUSH_STORE:
 		if (o == FLUSH_OK)
 			return FLUSH_HOST_STATS;
-		/* (per-item quarantine belongs here: a refusal the index pins
-		 * on one item sets that item aside and goes back to STORE) */
+		if (o == FLUSH_REFUSED)
+			return FLUSH_ISOLATE;     /* never waits: the content will not change */
+		return quitting ? FLUSH_ABANDON : FLUSH_BACKOFF;
+	case FLUSH_ISOLATE:
+		if (o == FLUSH_OK)
+			return FLUSH_STORE;
 		return quitting ? FLUSH_ABANDON : FLUSH_BACKOFF;
 	case FLUSH_BACKOFF:
 		return FLUSH_STORE;
@@ -243,7 +397,7 @@ const char *flush_state_name(enum flush_state s)
 {
 	static const char *const names[] = {
 		[FLUSH_PREPARE] = "prepare", [FLUSH_STORE] = "store", [FLUSH_BACKOFF] = "backoff",
-		[FLUSH_HOST_STATS] = "host_stats", [FLUSH_HOOK] = "hook", [FLUSH_ACK] = "ack",
+		[FLUSH_ISOLATE] = "isolate", [FLUSH_HOST_STATS] = "host_stats", [FLUSH_HOOK] = "hook", [FLUSH_ACK] = "ack",
 		[FLUSH_DONE] = "done", [FLUSH_ABANDON] = "abandon",
 	};
 	return (unsigned)s < HVT_ARRAY_SIZE(names) ? names[s] : "?";
@@ -255,7 +409,7 @@ static int flush(struct indexer *ix)
 {
 	static enum flush_outcome (*const step[])(struct indexer *, struct flush *) = {
 		[FLUSH_PREPARE] = prepare, [FLUSH_STORE] = store, [FLUSH_BACKOFF] = backoff,
-		[FLUSH_HOST_STATS] = host_stats, [FLUSH_HOOK] = hook, [FLUSH_ACK] = ack,
+		[FLUSH_ISOLATE] = isolate, [FLUSH_HOST_STATS] = host_stats, [FLUSH_HOOK] = hook, [FLUSH_ACK] = ack,
 	};
 	struct flush f = {
 		.state = FLUSH_PREPARE,
@@ -399,6 +553,8 @@ void indexer_free(struct indexer *ix)
 	free(ix->items);
 	free(ix->links);
 	free(ix->notes);
+	free(ix->item_rec);
+	free(ix->refusals);
 	free(ix->seals);
 	free(ix->seal_parsed);
 	correlator_free(ix->corr);

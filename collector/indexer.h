@@ -18,6 +18,8 @@
 
 struct indexer_counters {
 	uint64_t batches, indexed, duplicates, store_errors, host_stats;
+	uint64_t refused;             /* events the index refused, quarantined instead (#15) */
+	uint64_t lost;                /* events or seals not even the quarantine would take */
 	uint64_t position;            /* inbox record last stored */
 	long long behind_since_us;    /* monotonic: since when records wait (0: caught up) */
 };
@@ -41,26 +43,31 @@ void indexer_counters(struct indexer *ix, struct indexer_counters *out);
  *   PREPARE     each record becomes an index item (chain verdict, migration
  *               link) or a seal row (valid as the record's flag says)
  *   STORE       items, seals and the inbox position in one transaction
- *   BACKOFF     the index refused it: wait (doubling), then STORE again;
- *               when stopping past the drain deadline, ABANDON instead
+ *   ISOLATE     the index refused something in the batch because of its
+ *               content: the item it names goes to the quarantine with the
+ *               reason (a seal it names is dropped); when it names none,
+ *               each item is tried alone to find it.  Then STORE again:
+ *               nothing the inbox acknowledged may wedge the indexer (#15)
+ *   BACKOFF     the index failed (unavailable, full): wait (doubling), then
+ *               STORE again; when stopping past the drain deadline, ABANDON
  *   HOST_STATS  forwarders' stats reports, outside the transaction
  *   HOOK        alerts decide about what was stored; a refusal ABANDONs
  *   ACK         the inbox may drop the batch; counters move
  * ABANDON leaves the batch unacknowledged in the inbox: it is indexed again
- * at the next start, and the index drops what it already holds.  A step
- * that sets aside one item the index refuses (quarantine) goes between
- * STORE's failure and the next STORE. */
+ * at the next start, and the index drops what it already holds. */
 enum flush_state {
 	FLUSH_PREPARE,
 	FLUSH_STORE,
 	FLUSH_BACKOFF,
+	FLUSH_ISOLATE,
 	FLUSH_HOST_STATS,
 	FLUSH_HOOK,
 	FLUSH_ACK,
 	FLUSH_DONE,
 	FLUSH_ABANDON,
 };
-enum flush_outcome { FLUSH_OK, FLUSH_FAILED };
+/* FLUSH_REFUSED: STORE failed because of the batch's content. */
+enum flush_outcome { FLUSH_OK, FLUSH_FAILED, FLUSH_REFUSED };
 /* The step after s ended with o; quitting: stop requested and the drain
  * deadline passed. */
 enum flush_state flush_next(enum flush_state s, enum flush_outcome o, bool quitting);

@@ -14,6 +14,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,11 @@ START_TEST(transitions)
 		{ FLUSH_STORE, FLUSH_OK, true, FLUSH_HOST_STATS },      /* stored: finish the batch */
 		{ FLUSH_STORE, FLUSH_FAILED, false, FLUSH_BACKOFF },
 		{ FLUSH_STORE, FLUSH_FAILED, true, FLUSH_ABANDON },     /* past the drain deadline */
+		{ FLUSH_STORE, FLUSH_REFUSED, false, FLUSH_ISOLATE },   /* the content: set it aside */
+		{ FLUSH_STORE, FLUSH_REFUSED, true, FLUSH_ISOLATE },    /* never waits, even when stopping */
+		{ FLUSH_ISOLATE, FLUSH_OK, false, FLUSH_STORE },
+		{ FLUSH_ISOLATE, FLUSH_FAILED, false, FLUSH_BACKOFF },  /* the index failed while searching */
+		{ FLUSH_ISOLATE, FLUSH_FAILED, true, FLUSH_ABANDON },
 		{ FLUSH_BACKOFF, FLUSH_OK, false, FLUSH_STORE },
 		{ FLUSH_BACKOFF, FLUSH_OK, true, FLUSH_STORE },         /* one more try after the wait */
 		{ FLUSH_HOST_STATS, FLUSH_OK, false, FLUSH_HOOK },
@@ -53,7 +59,7 @@ START_TEST(transitions)
 
 	for (size_t i = 0; i < HVT_ARRAY_SIZE(t); i++)
 		ck_assert_msg(flush_next(t[i].from, t[i].o, t[i].quitting) == t[i].to, "%s %s%s -> %s, not %s",
-			      flush_state_name(t[i].from), t[i].o == FLUSH_OK ? "ok" : "failed",
+			      flush_state_name(t[i].from), t[i].o == FLUSH_OK ? "ok" : t[i].o == FLUSH_REFUSED ? "refused" : "failed",
 			      t[i].quitting ? " quitting" : "",
 			      flush_state_name(flush_next(t[i].from, t[i].o, t[i].quitting)),
 			      flush_state_name(t[i].to));
@@ -131,16 +137,53 @@ static struct {
 	bool seal_valid[8];
 	uint64_t position;
 	int hook_result, hooks;
+	/* content refusals (#15 quarantine) */
+	uint64_t poison_seq;          /* refuse the event with this seq (0: none) */
+	enum hvt_refusal poison_how;  /* name it (ITEM) or not (CONTENT) */
+	bool poison_even_aside;       /* refuse it as a quarantined item too */
+	bool poison_seal;             /* refuse the first (valid) seal, named */
+	size_t quarantined;
+	uint64_t last_indexer_refused, last_indexer_lost;
 } fx;
+
+/* The fixture's content check: -1 with the refusal filled in. */
+static int fx_refuse_content(struct hvt_index_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct hvt_stored *it = &b->items[i];
+		bool aside = it->verdict == HVT_VERDICT_QUARANTINED;
+		if (!fx.poison_seq || it->ev->seq != fx.poison_seq || (aside && !fx.poison_even_aside))
+			continue;
+		b->refusal = aside ? HVT_REFUSED_ITEM : fx.poison_how;
+		b->refused = i;
+		snprintf(b->refused_why, sizeof b->refused_why, "seq %" PRIu64 " is poison", it->ev->seq);
+		return -1;
+	}
+	for (size_t i = 0; fx.poison_seal && i < b->nseals; i++) {
+		if (!b->seals[i].valid)
+			continue;
+		b->refusal = HVT_REFUSED_SEAL;
+		b->refused = i;
+		snprintf(b->refused_why, sizeof b->refused_why, "a poison seal");
+		return -1;
+	}
+	return 0;
+}
 
 static int fx_store(struct hvt_instance *inst, struct hvt_index_batch *b)
 {
 	(void)inst;
 	fx.calls++;
+	b->refusal = HVT_REFUSED_NONE;
 	if (fx.refuse > 0) {
 		fx.refuse--;
 		return -1;
 	}
+	if (fx_refuse_content(b) < 0)
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].verdict == HVT_VERDICT_QUARANTINED)
+			fx.quarantined++;
 	fx.items += b->n;
 	for (size_t i = 0; i < b->nseals && fx.seals < HVT_ARRAY_SIZE(fx.seal_valid); i++)
 		fx.seal_valid[fx.seals++] = b->seals[i].valid;
@@ -256,6 +299,10 @@ static void run_indexer(bool (*cond)(struct indexer *), long long drain_ms)
 	while (!cond(ix) && hvt_mono_us() < until)
 		usleep(10000);
 	ck_assert_msg(cond(ix), "the indexer did not get there in 20 s");
+	struct indexer_counters c;
+	indexer_counters(ix, &c);
+	fx.last_indexer_refused = c.refused;
+	fx.last_indexer_lost = c.lost;
 	indexer_stop(ix, drain_ms);
 	indexer_free(ix);
 }
@@ -323,6 +370,72 @@ START_TEST(a_stop_past_the_deadline_abandons_a_refused_batch)
 }
 END_TEST
 
+/* #15: nothing acknowledged may wedge the indexer.  The fixture refuses
+ * the event with seq 2 for its content; the batch is stored without it,
+ * it goes to the quarantine, and the inbox moves past all of it. */
+static void poison_run(enum hvt_refusal how, bool even_aside)
+{
+	memset(&fx, 0, sizeof fx);
+	fx.poison_seq = 2;
+	fx.poison_how = how;
+	fx.poison_even_aside = even_aside;
+	fill_inbox();
+	run_indexer(one_batch_stored, 1000);
+	ck_assert_int_eq(fx.hooks, 1);
+	ck_assert_uint_eq(fx.position, 6);
+	ck_assert_uint_eq(hvt_spool_acked(inbox), 6);
+	ck_assert_uint_eq(fx.host_stats, 1);
+	drop_inbox();
+}
+
+START_TEST(a_refused_event_is_quarantined_and_the_rest_stored)
+{
+	poison_run(HVT_REFUSED_ITEM, false);
+	ck_assert_int_eq(fx.calls, 2);               /* refused, then stored with it aside */
+	ck_assert_uint_eq(fx.items, 3);
+	ck_assert_uint_eq(fx.seals, 2);
+	ck_assert_uint_eq(fx.quarantined, 1);
+	ck_assert_uint_eq(fx.last_indexer_refused, 1);
+	ck_assert_uint_eq(fx.last_indexer_lost, 0);
+}
+END_TEST
+
+START_TEST(an_unnamed_refusal_is_found_by_trying_each_item)
+{
+	poison_run(HVT_REFUSED_CONTENT, false);
+	/* the batch, 3 events and 2 seals alone, the batch again */
+	ck_assert_int_eq(fx.calls, 7);
+	ck_assert_uint_eq(fx.quarantined, 1);
+	ck_assert_uint_eq(fx.last_indexer_refused, 1);
+}
+END_TEST
+
+START_TEST(what_not_even_the_quarantine_takes_is_dropped_not_retried)
+{
+	poison_run(HVT_REFUSED_ITEM, true);
+	ck_assert_int_eq(fx.calls, 3);               /* refused, refused aside, stored */
+	ck_assert_uint_eq(fx.items, 2);
+	ck_assert_uint_eq(fx.quarantined, 0);
+	ck_assert_uint_eq(fx.last_indexer_lost, 1);
+}
+END_TEST
+
+START_TEST(a_refused_seal_is_dropped_and_the_rest_stored)
+{
+	memset(&fx, 0, sizeof fx);
+	fx.poison_seal = true;
+	fill_inbox();
+	run_indexer(one_batch_stored, 1000);
+	ck_assert_int_eq(fx.calls, 2);
+	ck_assert_uint_eq(fx.items, 3);
+	ck_assert_uint_eq(fx.seals, 1);
+	ck_assert(!fx.seal_valid[0]);                /* the invalid one is kept */
+	ck_assert_uint_eq(hvt_spool_acked(inbox), 6);
+	ck_assert_uint_eq(fx.last_indexer_lost, 1);
+	drop_inbox();
+}
+END_TEST
+
 static Suite *indexer_suite(void)
 {
 	Suite *s = suite_create("indexer");
@@ -334,6 +447,10 @@ static Suite *indexer_suite(void)
 	tcase_add_test(tc, refused_batches_are_retried_then_acknowledged);
 	tcase_add_test(tc, a_refusing_hook_leaves_the_batch_in_the_inbox);
 	tcase_add_test(tc, a_stop_past_the_deadline_abandons_a_refused_batch);
+	tcase_add_test(tc, a_refused_event_is_quarantined_and_the_rest_stored);
+	tcase_add_test(tc, an_unnamed_refusal_is_found_by_trying_each_item);
+	tcase_add_test(tc, what_not_even_the_quarantine_takes_is_dropped_not_retried);
+	tcase_add_test(tc, a_refused_seal_is_dropped_and_the_rest_stored);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -47,3 +47,19 @@ void hvt_fault_point(const char *name)
 	kill(getpid(), SIGKILL);
 	_exit(137);
 }
+
+static pthread_once_t refuse_once = PTHREAD_ONCE_INIT;
+static const char *refuse_text;   /* NULL: no content fault armed */
+
+static void parse_refuse(void)
+{
+	const char *v = getenv("HVTRAIL_FAULT_REFUSE");
+
+	refuse_text = v && *v ? v : NULL;
+}
+
+bool hvt_fault_refuse(const char *raw, size_t len)
+{
+	pthread_once(&refuse_once, parse_refuse);
+	return refuse_text && raw && memmem(raw, len, refuse_text, strlen(refuse_text)) != NULL;
+}

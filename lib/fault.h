@@ -10,6 +10,16 @@
 #ifndef HVT_FAULT_H
 #define HVT_FAULT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 void hvt_fault_point(const char *name);
+
+/* A content fault for the tests: with HVTRAIL_FAULT_REFUSE=TEXT in the
+ * environment, the index plugins refuse any event whose raw JSON contains
+ * TEXT, as they refuse an event they cannot store (tests/quarantine.test:
+ * the indexer must set it aside and store the rest).  false without the
+ * variable. */
+bool hvt_fault_refuse(const char *raw, size_t len);
 
 #endif

@@ -45,7 +45,7 @@
 #include "conf.h"
 #include "event.h"
 
-#define HVT_PLUGIN_ABI 6
+#define HVT_PLUGIN_ABI 7
 #define HVT_PLUGIN_SYMBOL "hvt_plugin"
 
 enum hvt_plugin_kind {
@@ -200,6 +200,14 @@ struct hvt_seal_row {
 	long long received_us;
 };
 
+/* Why store() failed (struct hvt_index_batch). */
+enum hvt_refusal {
+	HVT_REFUSED_NONE = 0,         /* not the content: the index is unavailable */
+	HVT_REFUSED_ITEM,             /* items[refused] cannot be stored */
+	HVT_REFUSED_SEAL,             /* seals[refused] cannot be stored */
+	HVT_REFUSED_CONTENT,          /* something in the batch; the index cannot say which */
+};
+
 struct hvt_index_batch {
 	const struct hvt_stored *items;   /* events; QUARANTINED ones go aside */
 	size_t n;
@@ -209,6 +217,13 @@ struct hvt_index_batch {
 	/* out: */
 	size_t inserted;
 	size_t duplicates;
+	/* out, when store() fails: is it the content (refused) or the index
+	 * (unavailable, full: the collector retries the batch as it is)?  A
+	 * refused item is quarantined by the collector and the rest stored
+	 * (nothing acknowledged may wedge the indexer, #15). */
+	enum hvt_refusal refusal;
+	size_t refused;               /* items[refused] or seals[refused] */
+	char refused_why[200];        /* in words: why it cannot be stored */
 };
 
 struct hvt_query {

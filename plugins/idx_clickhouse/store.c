@@ -92,7 +92,21 @@ static uint64_t next_stamp_ms(struct ch *x)
 	return ms;
 }
 
-static int check_batch(struct ch *x, const struct hvt_index_batch *b)
+/* Refuse an item the table cannot hold exactly once, naming it (the
+ * collector quarantines it and stores the rest). */
+static int refuse_item(struct ch *x, struct hvt_index_batch *b, size_t i, const char *why)
+{
+	const struct hvt_stored *it = &b->items[i];
+
+	b->refusal = HVT_REFUSED_ITEM;
+	b->refused = i;
+	snprintf(b->refused_why, sizeof b->refused_why, "%s", why);
+	hvt_log(LOG_ERR, "idx_clickhouse [%s]: refusing an event from %s: it cannot be stored exactly once "
+		"because %s", x->name, it->ev && it->ev->host ? it->ev->host : "(no host)", why);
+	return -1;
+}
+
+static int check_batch(struct ch *x, struct hvt_index_batch *b)
 {
 	char why[200];
 
@@ -105,19 +119,14 @@ static int check_batch(struct ch *x, const struct hvt_index_batch *b)
 		const struct hvt_stored *it = &b->items[i];
 		if (it->verdict == HVT_VERDICT_QUARANTINED)
 			continue;           /* kept aside as it is, identity or not */
-		if (!it->ev || !it->raw) {
-			hvt_log(LOG_ERR, "idx_clickhouse [%s]: store() was given an item without event or "
-				"raw text", x->name);
-			return -1;
-		}
+		if (!it->ev || !it->raw)
+			return refuse_item(x, b, i, "store() was given an item without event or raw text");
 		/* the collector deduplicates on (host, id), the table on (host,
 		 * stream, seq): refuse what would make them differ (trail.h) */
-		if (!hvt_event_identity_check(it->ev, why, sizeof why)) {
-			hvt_log(LOG_ERR, "idx_clickhouse [%s]: refusing the batch: an event from %s cannot be "
-				"stored exactly once because %s", x->name,
-				it->ev->host ? it->ev->host : "(no host)", why);
-			return -1;
-		}
+		if (!hvt_event_identity_check(it->ev, why, sizeof why))
+			return refuse_item(x, b, i, why);
+		if (hvt_fault_refuse(it->raw, it->raw_len))
+			return refuse_item(x, b, i, "HVTRAIL_FAULT_REFUSE matches it (a test)");
 	}
 	return 0;
 }
@@ -296,6 +305,8 @@ int ch_store(struct hvt_instance *inst, struct hvt_index_batch *b)
 	int rc;
 
 	b->inserted = b->duplicates = 0;
+	b->refusal = HVT_REFUSED_NONE;
+	b->refused_why[0] = '\0';
 	if (x->readonly)
 		return ch_refuse_readonly(x, "store()");
 	pthread_mutex_lock(&x->store_lock);

@@ -18,6 +18,7 @@ int idx_fail(struct idx *x, int rc, const char *what)
 {
 	const char *msg = x->db ? sqlite3_errmsg(x->db) : sqlite3_errstr(rc);
 
+	x->last_rc = rc;
 	hvt_log(LOG_ERR, "idx_sqlite %s: %s: %s (code %d)", x->path, what, msg, rc);
 	return -1;
 }

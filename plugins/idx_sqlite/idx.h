@@ -47,6 +47,7 @@ struct idx {
 	sqlite3 *db;
 	char *path;
 	bool readonly;
+	int last_rc;                  /* code of the last failure idx_fail saw (store: content or not?) */
 	pthread_mutex_t lock;
 	struct idx_stmts st;          /* write side, prepared once (NULL when readonly) */
 	/* Scratch of one batch, reused so a steady stream of batches does not allocate. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "idx.h"
 #include "log.h"
 #include "trail.h"
@@ -216,20 +217,24 @@ static void slot_note(struct stream_slot *s, const struct hvt_stored *it)
 	s->max_indexed_us = HVT_MAX(s->max_indexed_us, it->indexed_us);
 }
 
-static int store_one(struct idx *x, const struct hvt_stored *it, size_t *inserted, size_t *dups)
+/* -1 with why set: this event cannot be stored (its content); -1 with why
+ * empty: the database failed (x->last_rc says how). */
+static int store_one(struct idx *x, const struct hvt_stored *it, size_t *inserted, size_t *dups,
+		     char *why, size_t size)
 {
 	struct stream_slot *slot;
 	int64_t vm_id;
-	char why[200];
 	int r;
 
+	*why = '\0';
 	if (!it->ev || !it->raw) {
-		hvt_log(LOG_ERR, "idx_sqlite: store() was given an item without event or raw text");
+		snprintf(why, size, "store() was given an item without event or raw text");
 		return -1;
 	}
-	if (!identity_valid(it->ev, why, sizeof why)) {
-		hvt_log(LOG_ERR, "idx_sqlite: refusing the batch: an event from %s cannot be stored "
-			"exactly once because %s", it->ev->host ? it->ev->host : "(no host)", why);
+	if (!identity_valid(it->ev, why, size))
+		return -1;
+	if (hvt_fault_refuse(it->raw, it->raw_len)) {
+		snprintf(why, size, "HVTRAIL_FAULT_REFUSE matches it (a test)");
 		return -1;
 	}
 	slot = slot_for(x, it->ev);
@@ -247,6 +252,32 @@ static int store_one(struct idx *x, const struct hvt_stored *it, size_t *inserte
 		(*dups)++;
 	}
 	return 0;
+}
+
+/* A statement failed on one row: was it the row (a constraint, a value
+ * SQLite cannot hold) or the database (full disk, I/O, busy: retry)? */
+static bool row_refused(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_TOOBIG:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Say which row the batch failed on, if it was the row's content. */
+static void pin_refusal(struct idx *x, struct hvt_index_batch *b, enum hvt_refusal kind, size_t i,
+			const char *why)
+{
+	if (!*why && !row_refused(x->last_rc))
+		return;                   /* the database, not the row */
+	b->refusal = kind;
+	b->refused = i;
+	snprintf(b->refused_why, sizeof b->refused_why, "%s", *why ? why : sqlite3_errstr(x->last_rc));
 }
 
 int idx_stream_id(struct idx *x, const char *host, const char *stream, int64_t *id)
@@ -300,22 +331,35 @@ static void rollback(struct idx *x)
 static int store_locked(struct idx *x, struct hvt_index_batch *b)
 {
 	size_t inserted = 0, dups = 0;
+	char why[200];
 
 	scratch_reset(x);
 	if (idx_exec(x, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct hvt_stored *it = &b->items[i];
-		if (it->verdict == HVT_VERDICT_QUARANTINED) {
-			if (idx_store_quarantine(x, it, it->verdict_note ? it->verdict_note : "quarantined") < 0)
-				goto fail;
-		} else if (store_one(x, it, &inserted, &dups) < 0) {
+		int rc;
+		x->last_rc = 0;
+		*why = '\0';
+		if (it->verdict == HVT_VERDICT_QUARANTINED)
+			rc = idx_store_quarantine(x, it, it->verdict_note ? it->verdict_note : "quarantined");
+		else
+			rc = store_one(x, it, &inserted, &dups, why, sizeof why);
+		if (rc < 0) {
+			pin_refusal(x, b, HVT_REFUSED_ITEM, i, why);
+			if (*why)
+				hvt_log(LOG_ERR, "idx_sqlite: refusing an event from %s: it cannot be stored exactly "
+					"once because %s", it->ev && it->ev->host ? it->ev->host : "(no host)", why);
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < b->nseals; i++)
-		if (idx_store_seal(x, &b->seals[i]) < 0)
+	for (size_t i = 0; i < b->nseals; i++) {
+		x->last_rc = 0;
+		if (idx_store_seal(x, &b->seals[i]) < 0) {
+			pin_refusal(x, b, HVT_REFUSED_SEAL, i, "");
 			goto fail;
+		}
+	}
 	if (flush_slots(x) < 0 || put_inbox(x, b->inbox_seq) < 0 || idx_exec(x, "COMMIT") < 0)
 		goto fail;
 	b->inserted = inserted;
@@ -334,6 +378,8 @@ int idx_store(struct hvt_instance *inst, struct hvt_index_batch *b)
 	int rc;
 
 	b->inserted = b->duplicates = 0;
+	b->refusal = HVT_REFUSED_NONE;
+	b->refused_why[0] = '\0';
 	if (x->readonly)
 		return idx_refuse_readonly(x, "store()");
 	idx_lock(x);
