@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "hvtrail-plugin.h"
+#include "log.h"
+#include "trail.h"
 #include "util.h"
 
 struct slot {
@@ -95,4 +98,39 @@ const char *bindings_host(const struct bindings *b, const char *stream)
 size_t bindings_count(const struct bindings *b)
 {
 	return b->n;
+}
+
+struct load {
+	struct bindings *b;
+	long n;
+};
+
+static int load_one(void *arg, const struct hvt_stream_state *st)
+{
+	struct load *l = arg;
+
+	/* plain syslog lines share one stream; the collector's own rows are
+	 * its own; a stream only a seal named (no event stored) binds nothing:
+	 * an invalid seal is stored too */
+	if (!st->count || !strcmp(st->stream, HVT_SYSLOG_STREAM) || st->host[0] == '(')
+		return 0;
+	if (bindings_set(l->b, st->stream, st->host, "(bound before the restart)"))
+		l->n++;
+	else
+		hvt_log(LOG_WARNING, "the index holds events of stream %s under host %s and under %s (stored "
+			"with identity = off?); it stays bound to %s", st->stream, st->host,
+			bindings_host(l->b, st->stream), bindings_host(l->b, st->stream));
+	return 0;
+}
+
+long bindings_load(struct bindings *b, struct hvt_instance *idx)
+{
+	const struct hvt_index_ops *ops = idx->plugin->ops;
+	struct load l = { b, 0 };
+
+	if (ops->streams(idx, NULL, load_one, &l) < 0) {
+		hvt_log(LOG_ERR, "cannot read the stream bindings from the index");
+		return -1;
+	}
+	return l.n;
 }

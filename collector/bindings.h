@@ -23,4 +23,12 @@ bool bindings_set(struct bindings *b, const char *stream, const char *host, cons
 const char *bindings_host(const struct bindings *b, const char *stream);
 size_t bindings_count(const struct bindings *b);
 
+/* Bind each stream the index holds events of to its host, as the seals
+ * that let those events in did (#15: a binding outlives a collector
+ * restart, so a peer that learnt another host's stream id cannot seal it
+ * for itself before that host reconnects; no stream ever changes host).
+ * Before the receiver starts.  The number of streams bound, or -1. */
+struct hvt_instance;
+long bindings_load(struct bindings *b, struct hvt_instance *idx);
+
 #endif

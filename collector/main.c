@@ -352,6 +352,10 @@ static int run(void)
 		goto out;
 	if (hvt_instances_start(&col.inst, HVT_KIND_BIT(HVT_PLUGIN_INDEX)) < 0)
 		goto out;
+	long bound = bindings_load(col.bindings, col.index);
+	if (bound < 0)
+		goto out;
+	hvt_debug("%ld streams bound to their hosts as the index holds them", bound);
 	/* before the indexer: alerts evaluate what it stored but they never saw */
 	if (col.alerts && alerts_open(col.alerts, col.state_dir, col.index, col.inbox) < 0)
 		goto out;
