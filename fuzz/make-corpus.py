@@ -12,6 +12,7 @@ One directory per harness under OUTDIR, made from what the project has:
   fuzz_conf         conf/*.conf and the configurations the tests write
   fuzz_journal_map  the journal export fixtures (tests/fixtures/journal), one
                     entry per seed, as the NAME=value lines the harness reads
+  fuzz_lv_snapxml   the snapshot XML libvirtd wrote (tests/fixtures/libvirt)
 Each harness's first input byte(s) choose options (see its header); seeds
 carry a plausible choice.  Inputs that once found a bug are kept in
 fuzz/regress/HARNESS/ and always seeded.
@@ -173,13 +174,19 @@ def journal_seeds():
             put("fuzz_journal_map", b"\n".join(k + b"=" + v.replace(b"\n", b" ") for k, v in entry))
 
 
+def snapxml_seeds():
+    for path in sorted(glob.glob(os.path.join(src, "tests/fixtures/libvirt/*.xml"))):
+        put("fuzz_lv_snapxml", open(path, "rb").read())
+
+
 def regression_seeds():
     """Inputs that once found a bug (fuzz/regress/HARNESS/NAME): always run."""
     for path in sorted(glob.glob(os.path.join(src, "fuzz/regress/*/*"))):
         put(os.path.basename(os.path.dirname(path)), open(path, "rb").read())
 
 
-for f in (qmp_seeds, event_seeds, ingest_seeds, conf_seeds, journal_seeds, regression_seeds):
+for f in (qmp_seeds, event_seeds, ingest_seeds, conf_seeds, journal_seeds, snapxml_seeds,
+          regression_seeds):
     f()
 for d in sorted(os.listdir(out)):
     print("%s: %d seeds" % (d, len(os.listdir(os.path.join(out, d)))))

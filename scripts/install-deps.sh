@@ -7,18 +7,22 @@
 # build : compilers, autotools and the -dev libraries the daemons link
 # test  : build + what the test suite drives for real (QEMU, certtool,
 #         systemd-journal-remote, rsyslog, clang for fuzzing/sanitizers,
-#         ClickHouse and ZooKeeper for the scale-out tests)
+#         ClickHouse and ZooKeeper for the scale-out tests, libvirtd for
+#         in_libvirt's: the tests start private instances; the -system package
+#         only makes QEMU's user libvirt-qemu, which a privileged libvirtd needs)
 set -eu
 what=${1:-all}
 
 build_pkgs="build-essential autoconf automake libtool pkg-config
   librelp-dev libgnutls28-dev libestr-dev libjson-c-dev libsystemd-dev
-  libsqlite3-dev libinih-dev libcurl4-gnutls-dev libmicrohttpd-dev check"
+  libsqlite3-dev libinih-dev libcurl4-gnutls-dev libmicrohttpd-dev check
+  libvirt-dev libxml2-dev"
 test_pkgs="gnutls-bin qemu-system-x86 qemu-utils systemd-journal-remote
   rsyslog rsyslog-relp python3 sqlite3 iproute2 procps psmisc curl
   clang libclang-rt-14-dev man-db groff-base
   clickhouse-server clickhouse-client zookeeper binutils util-linux
-  chromium chromium-driver prometheus"
+  chromium chromium-driver prometheus
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system"
 
 case $what in
   build) pkgs=$build_pkgs ;;
@@ -40,7 +44,7 @@ fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 # Never let a package's postinst start a daemon (rsyslog, clickhouse,
-# zookeeper): tests start their own private instances on loopback.
+# zookeeper, libvirtd): tests start their own private instances.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
