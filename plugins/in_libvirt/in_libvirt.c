@@ -199,6 +199,10 @@ static int init(struct hvt_instance *inst)
 	inst->priv = in;
 	in->inst = inst;
 	pthread_mutex_init(&in->stat_lock, NULL);
+	if (lv_queue_init(&in->q, (unsigned)hvt_conf_int(s, keys, "max_queue")) < 0) {
+		hvt_err("[%s] cannot make the queue's eventfd: %s", inst->name, strerror(errno));
+		return -1;
+	}
 	in->uri = hvt_strdup(hvt_conf_str(s, keys, "uri"));
 	in->readonly = hvt_conf_bool(s, keys, "readonly");
 	in->qemu_events = strcmp(hvt_conf_str(s, keys, "qemu_events"), "off") == 0 ? LV_QEMU_OFF : LV_QEMU_AUTO;
@@ -220,10 +224,6 @@ static int init(struct hvt_instance *inst)
 	const char *rec = hvt_conf_str(s, keys, "record_observations");
 	if (*rec && !(in->record = fopen(rec, "ae"))) {
 		hvt_err("[%s] record_observations: cannot open %s: %s", inst->name, rec, strerror(errno));
-		return -1;
-	}
-	if (lv_queue_init(&in->q, in->max_queue) < 0) {
-		hvt_err("[%s] cannot make the queue's eventfd: %s", inst->name, strerror(errno));
 		return -1;
 	}
 	lv_coexist_configure(in);
@@ -288,7 +288,8 @@ static void stop(struct hvt_instance *inst)
 	}
 	in->qio = sd_event_source_disable_unref(in->qio);
 	in->hold_timer = sd_event_source_disable_unref(in->hold_timer);
-	lv_queue_destroy(&in->q);
+	if (in->q.tail)         /* stop follows a failed init too */
+		lv_queue_destroy(&in->q);
 	input_free(in);
 	inst->priv = NULL;
 }

@@ -18,8 +18,12 @@ int lv_queue_init(struct lv_queue *q, unsigned max)
 	q->pushed = q->high_water = 0;
 	q->overflowed = false;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (q->efd < 0)
-		return -errno;
+	if (q->efd < 0) {
+		int e = errno;
+		q->tail = NULL;         /* not made: nothing to destroy */
+		errno = e;
+		return -e;
+	}
 	pthread_mutex_init(&q->lock, NULL);
 	return 0;
 }
