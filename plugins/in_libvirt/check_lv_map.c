@@ -561,6 +561,36 @@ START_TEST(held_end_without_figures)
 }
 END_TEST
 
+START_TEST(libvirts_own_pauses)
+{
+	struct sink s;
+	struct lv_map *m = with_running_web01(&s);
+
+	/* a pause over before libvirt was asked (state running again): an
+	 * external snapshot's, folded with its resume */
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":2000000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"suspended\",\"detail\":\"paused\",\"state\":1,\"reason\":5,\"job_type\":0}");
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":2010000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"resumed\",\"detail\":\"unpaused\"}");
+	/* an internal snapshot's: paused, reason snapshot (2 = save, as libvirt
+	 * 9.0 gives it, is folded alike) */
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":3000000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"suspended\",\"detail\":\"paused\",\"state\":3,\"reason\":9,\"job_type\":0}");
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":3500000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"resumed\",\"detail\":\"unpaused\"}");
+	ck_assert_str_eq(types(&s), "");
+	/* a user's pause: still paused when asked */
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":4000000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"suspended\",\"detail\":\"paused\",\"state\":3,\"reason\":1,\"job_type\":0}");
+	feed_line(m, "{\"ev\":\"lifecycle\",\"ts_us\":4500000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"event\":\"resumed\",\"detail\":\"unpaused\"}");
+	ck_assert_str_eq(types(&s), "vm.paused vm.resumed");
+	ck_assert_int_eq(dint(find(&s, "vm.resumed", 0), "paused_ms"), 500);
+	sink_clear(&s);
+	lv_map_free(m);
+}
+END_TEST
+
 START_TEST(in_qmp_wins)
 {
 	struct sink s;
@@ -658,6 +688,7 @@ int main(void)
 	suite_add_tcase(s, rs);
 	TCase *f = tcase_create("folding");
 	tcase_add_test(f, held_end_without_figures);
+	tcase_add_test(f, libvirts_own_pauses);
 	tcase_add_test(f, in_qmp_wins);
 	tcase_add_test(f, qemu_passthrough_colo);
 	tcase_add_test(f, io_errors_bounded);

@@ -255,6 +255,7 @@ static int run(struct hvt_instance *inst)
 		hvt_err("[%s] %s", inst->name, err);
 		return -1;
 	}
+	in->loop_held = true;
 	if (lv_loop_call(lv_conn_start, in) < 0) {
 		hvt_err("[%s] cannot start the connection on the libvirt thread", inst->name);
 		return -1;
@@ -286,6 +287,8 @@ static void stop(struct hvt_instance *inst)
 		}
 		lv_map_tick(in->map, (long long)1 << 62);
 	}
+	if (in->loop_held)
+		lv_loop_release();
 	in->qio = sd_event_source_disable_unref(in->qio);
 	in->hold_timer = sd_event_source_disable_unref(in->hold_timer);
 	if (in->q.tail)         /* stop follows a failed init too */

@@ -131,9 +131,10 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail
 	default:
 		break;
 	}
-	lv_conn_push(in, o);
-	/* whatever a domain did may have made or dropped a snapshot */
+	/* whatever a domain did may have made or dropped a snapshot (asked
+	 * before the push: the observation is the forwarder's thread's then) */
 	lv_snaps_soon(in, o->uuid);
+	lv_conn_push(in, o);
 	return 0;
 }
 
@@ -172,8 +173,8 @@ static void on_job_completed(virConnectPtr c, virDomainPtr dom, virTypedParamete
 	note_callback(in);
 	o->params = lv_params_json(p, n);
 	lv_watch_remove(in, o->uuid);
-	lv_conn_push(in, o);
 	lv_snaps_soon(in, o->uuid);
+	lv_conn_push(in, o);
 }
 
 static void on_block_job(virConnectPtr c, virDomainPtr dom, const char *disk, int type, int status,
@@ -187,8 +188,8 @@ static void on_block_job(virConnectPtr c, virDomainPtr dom, const char *disk, in
 	o->s1 = disk ? hvt_strdup(disk) : NULL;
 	o->n = type;
 	o->status = status;
-	lv_conn_push(in, o);
 	lv_snaps_soon(in, o->uuid);
+	lv_conn_push(in, o);
 }
 
 static void device_obs(struct lv_input *in, enum lv_obs_kind k, virDomainPtr dom, const char *alias)

@@ -16,7 +16,10 @@
 #include "util.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool started;
+static bool registered;               /* virEventRegisterDefaultImpl done (once per process) */
+static bool started;                  /* the thread runs */
+static unsigned users;
+static volatile bool quit;
 static pthread_t loop_thread;
 
 /* libvirt prints every error to stderr unless told otherwise; the plugin
@@ -33,10 +36,16 @@ static void *loop_main(void *arg)
 	static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(60000);
 
 	(void)arg;
-	/* signals are the forwarder's main thread's (signalfd) */
+	/* signals are the forwarder's main thread's (signalfd); the faults a
+	 * thread raises itself stay deliverable (a sanitizer reports them) */
 	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
+	while (!quit) {
 		if (virEventRunDefaultImpl() < 0)
 			hvt_log_ratelimited(&rl, LOG_ERR, "in_libvirt: libvirt's event loop failed: %s",
 					    lv_last_error());
@@ -44,37 +53,75 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static void on_wake(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
+}
+
 int lv_loop_start(char *err, size_t errsize)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&start_lock);
-	if (started)
-		goto out;
-	/* libxml2 must be set up before threads use it (snapshot XML) */
-	xmlInitParser();
-	if (virInitialize() < 0) {
-		snprintf(err, errsize, "libvirt would not initialise: %s", lv_last_error());
-		rc = -1;
+	if (started) {
+		users++;
 		goto out;
 	}
-	virSetErrorFunc(NULL, quiet_errors);
-	if (virEventRegisterDefaultImpl() < 0) {
-		snprintf(err, errsize, "cannot set up libvirt's event loop: %s", lv_last_error());
-		rc = -1;
-		goto out;
+	if (!registered) {
+		/* libxml2 must be set up before threads use it (snapshot XML) */
+		xmlInitParser();
+		if (virInitialize() < 0) {
+			snprintf(err, errsize, "libvirt would not initialise: %s", lv_last_error());
+			rc = -1;
+			goto out;
+		}
+		virSetErrorFunc(NULL, quiet_errors);
+		if (virEventRegisterDefaultImpl() < 0) {
+			snprintf(err, errsize, "cannot set up libvirt's event loop: %s", lv_last_error());
+			rc = -1;
+			goto out;
+		}
+		registered = true;
 	}
+	quit = false;
 	rc = pthread_create(&loop_thread, NULL, loop_main, NULL);
 	if (rc) {
 		snprintf(err, errsize, "cannot start the libvirt thread: %s", strerror(rc));
 		rc = -1;
 		goto out;
 	}
-	pthread_detach(loop_thread);
 	started = true;
+	users = 1;
 out:
 	pthread_mutex_unlock(&start_lock);
 	return rc;
+}
+
+/* The last instance stopped and closed its connection: the thread goes
+ * (a sanitizer's leak check at exit, for one, wants no thread in a poll).
+ * libvirt may still have work queued for the closed connections ("an event
+ * loop should continue to run" a while after virConnectClose), so the loop
+ * runs a few more rounds, a short timer apart, before it is left. */
+void lv_loop_release(void)
+{
+	pthread_mutex_lock(&start_lock);
+	if (!started || --users > 0) {
+		pthread_mutex_unlock(&start_lock);
+		return;
+	}
+	for (int i = 0; i < 5; i++)
+		lv_loop_call_wait(lv_loop_noop, NULL);
+	quit = true;
+	virEventAddTimeout(0, on_wake, NULL, NULL);
+	pthread_join(loop_thread, NULL);
+	started = false;
+	pthread_mutex_unlock(&start_lock);
+}
+
+void lv_loop_noop(void *arg)
+{
+	(void)arg;
 }
 
 bool lv_loop_on_thread(void)

@@ -9,19 +9,23 @@
  * this thread; the forwarder's thread only reads the observations it
  * queues (lv_queue.h) and asks it to do things with lv_loop_call().
  *
- * libvirt allows one event implementation per process, registered once and
- * "run continuously" afterwards (virEventRegisterImpl's documentation), so
- * the thread starts with the first instance and runs for the life of the
- * process; instances come and go on it (a reload restarts them).  The
- * plugin is linked -z nodelete so its code stays mapped for the thread. */
+ * libvirt allows one event implementation per process, registered once
+ * (virEventRegisterImpl's documentation), and wants it run while any
+ * connection may still need it; the thread starts with the first instance
+ * and stops with the last (lv_loop_release), after its connections closed.
+ * The plugin is linked -z nodelete: libvirt keeps pointers into it (the
+ * error function) for the life of the process. */
 #ifndef HVT_LV_LOOP_H
 #define HVT_LV_LOOP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Start the thread (once; later calls return 0).  0 or -1 with err set. */
+/* Start the thread, or count one more user of it.  0 or -1 with err set. */
 int lv_loop_start(char *err, size_t errsize);
+/* One user less; the last one stops the thread (its connections closed). */
+void lv_loop_release(void);
+void lv_loop_noop(void *arg);
 /* Run fn(arg) on the libvirt thread soon.  0 or -1. */
 int lv_loop_call(void (*fn)(void *arg), void *arg);
 /* Run fn(arg) on the libvirt thread and wait for it to return (not from

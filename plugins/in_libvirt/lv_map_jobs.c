@@ -124,6 +124,18 @@ bool jobs_on_lifecycle(struct lv_map *m, struct lv_dom *d, const struct lv_obs *
 			d->pause_folded = true;
 			return true;
 		}
+		if (o->detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED && o->state == VIR_DOMAIN_RUNNING &&
+		    d->v.state != VIR_DOMAIN_PAUSED) {
+			/* the pause was over before libvirt could be asked about it (the
+			 * state query follows the event by a millisecond or two): one of
+			 * libvirt's own, e.g. an external snapshot's (measured: a disk-only
+			 * snapshot pauses for a few ms, and no job is visible).  Nobody
+			 * pauses and resumes a VM by hand that fast. */
+			d->job_op = VIR_DOMAIN_JOB_OPERATION_SNAPSHOT;
+			d->job_stop_ts = o->ts_us;
+			d->pause_folded = true;
+			return true;
+		}
 		return false;
 
 	case VIR_DOMAIN_EVENT_RESUMED:

@@ -40,6 +40,28 @@ lv_require() {
 	for d in /etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
 		[ -d "$d" ] || skip "$d does not exist to bind a private one over (install libvirt-daemon-system)"
 	done
+	_lv_asan_forwarder
+}
+
+# In an ASan build, ASan's interceptors of the XDR functions glibc used to
+# have find no glibc function behind them (Debian 12's glibc moved XDR to
+# libtirpc), and libvirt's RPC, which calls them, jumps to address 0.
+# libtirpc loaded first wins over the interceptors: the forwarder of such a
+# build runs with it preloaded (and ASan told that it does not come first).
+_lv_asan_forwarder() {
+	local bin tirpc
+	bin=$(dirname "$FORWARDER")/.libs/$(basename "$FORWARDER")
+	[ -x "$bin" ] || bin=$FORWARDER
+	ldd "$bin" 2>/dev/null | grep -q libasan || return 0
+	tirpc=$(ldd /usr/lib/*/libvirt.so.0 /lib/*/libvirt.so.0 2>/dev/null |
+		awk '/libtirpc/ { print $3; exit }')
+	[ -n "$tirpc" ] || return 0
+	cat >"$WORK/forwarder-asan" <<-EOF
+	#!/bin/sh
+	LD_PRELOAD=$tirpc ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0" exec "$FORWARDER" "\$@"
+	EOF
+	chmod +x "$WORK/forwarder-asan"
+	FORWARDER=$WORK/forwarder-asan
 }
 
 lv_uri() {
