@@ -1,11 +1,14 @@
 /* in_qmp.c - input plugin: VM lifecycle events from QEMU QMP monitors.
  *
- * Each VM gets an extra monitor for hvtrail
+ * Each VM gets an extra monitor for hvtrail, either a socket QEMU makes in
+ * socket_dir for the forwarder to find
  *   -qmp unix:/run/hvtrail/qmp/<vm>.sock,server=on,wait=off
- * (never libvirt's own: a monitor serves one client at a time).  This file
- * holds the plugin struct, the config schema and the instance lifecycle;
- * qmp_watch.c finds the sockets, qmp_endpoint.c runs one socket each,
- * qmp_conn.c speaks QMP and qmp_normalise.c turns it into events. */
+ * or, in client mode, a connection QEMU makes to the forwarder's listen
+ * socket (qmp_listen.c).  Never a monitor another manager owns (libvirt's,
+ * Xen's, Proxmox's: qmp_foreign.h): a monitor serves one client at a time.
+ * This file holds the plugin struct, the config schema and the instance
+ * lifecycle; qmp_watch.c finds the sockets, qmp_endpoint.c runs one monitor
+ * each, qmp_conn.c speaks QMP and qmp_normalise.c turns it into events. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,12 +16,22 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include <sys/un.h>
+
 #include "in_qmp.h"
 #include "log.h"
+#include "qmp_foreign.h"
 
 static const struct hvt_conf_key qmp_keys[] = {
 	{ "socket_dir", HVT_CONF_PATH, "/run/hvtrail/qmp",
-	  "directory holding one QMP monitor socket per VM", NULL, 0, 0, 0 },
+	  "directory holding one QMP monitor socket per VM; empty: none (client mode only)", NULL, 0,
+	  0, 0 },
+	{ "listen", HVT_CONF_PATH, "",
+	  "client mode: a socket QEMU connects its monitor to (-chardev socket,path=...,reconnect=N "
+	  "-mon chardev=...,mode=control); empty: off", NULL, 0, 0, 0 },
+	{ "listen_mode", HVT_CONF_STRING, "0660",
+	  "permissions of the listen socket (whoever may write it may connect as a VM)", NULL, 0,
+	  0, 0 },
 	{ "pattern", HVT_CONF_STRING, "*.sock",
 	  "glob for socket file names in socket_dir", NULL, 0, 0, 0 },
 	{ "max_sockets", HVT_CONF_INT, "1024",
@@ -50,7 +63,7 @@ static const struct hvt_conf_key qmp_keys[] = {
 
 /* The section, as hvt_conf_fill hands it over (inst->opts). */
 struct qmp_opts {
-	const char *socket_dir, *pattern;
+	const char *socket_dir, *pattern, *listen, *listen_mode;
 	long long max_sockets, max_inflight, unmapped_burst;
 	long long connect_timeout, command_timeout, reconnect_min, reconnect_max, block_poll_interval,
 		  colo_summary_interval;
@@ -61,6 +74,8 @@ struct qmp_opts {
 static const struct hvt_conf_field qmp_fields[] = {
 	HVT_CONF_FIELD(struct qmp_opts, socket_dir, "socket_dir"),
 	HVT_CONF_FIELD(struct qmp_opts, pattern, "pattern"),
+	HVT_CONF_FIELD(struct qmp_opts, listen, "listen"),
+	HVT_CONF_FIELD(struct qmp_opts, listen_mode, "listen_mode"),
 	HVT_CONF_FIELD(struct qmp_opts, max_sockets, "max_sockets"),
 	HVT_CONF_FIELD(struct qmp_opts, connect_timeout, "connect_timeout"),
 	HVT_CONF_FIELD(struct qmp_opts, command_timeout, "command_timeout"),
@@ -83,10 +98,47 @@ static int qmp_check(struct hvt_instance *inst)
 	const struct hvt_conf_section *s = inst->conf;
 	int bad = 0;
 
-	if (c->socket_dir[0] != '/') {
+	char why[512];
+
+	if (c->socket_dir[0] && c->socket_dir[0] != '/') {
 		hvt_conf_error(inst->config, s->file, s->line, "[%s] socket_dir must be an absolute path",
 			       inst->name);
 		bad++;
+	}
+	if (c->socket_dir[0] && qmp_foreign_dir(c->socket_dir, why, sizeof why)) {
+		hvt_conf_error(inst->config, s->file, s->line, "[%s] socket_dir: %s; a QMP monitor serves "
+			       "one client at a time, so hvtrail never attaches to another manager's "
+			       "(use its own directory, or client mode: docs/deploy.md)", inst->name, why);
+		bad++;
+	}
+	if (!c->socket_dir[0] && !c->listen[0]) {
+		hvt_conf_error(inst->config, s->file, s->line, "[%s] neither socket_dir nor listen is set: "
+			       "the input would watch nothing", inst->name);
+		bad++;
+	}
+	if (c->listen[0]) {
+		char *end;
+		long mode = strtol(c->listen_mode, &end, 8);
+		if (c->listen[0] != '/' || strlen(c->listen) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] listen must be an absolute path "
+				       "shorter than %zu bytes", inst->name,
+				       sizeof(((struct sockaddr_un *)0)->sun_path));
+			bad++;
+		}
+		if (!*c->listen_mode || *end || mode < 0 || mode > 0777) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] listen_mode '%s' is not an "
+				       "octal mode like 0660", inst->name, c->listen_mode);
+			bad++;
+		}
+		const char *slash = strrchr(c->listen, '/');
+		size_t dl = slash ? (size_t)(slash - c->listen) : 0;
+		if (c->socket_dir[0] && strlen(c->socket_dir) == dl &&
+		    strncmp(c->socket_dir, c->listen, dl) == 0 && hvt_glob_match(c->pattern, slash + 1)) {
+			hvt_conf_error(inst->config, s->file, s->line, "[%s] listen %s is in socket_dir and "
+				       "matches pattern: the input would take its own socket for a VM's",
+				       inst->name, c->listen);
+			bad++;
+		}
 	}
 	if (!c->pattern[0] || strchr(c->pattern, '/')) {
 		hvt_conf_error(inst->config, s->file, s->line, "[%s] pattern must be a file name glob "
@@ -105,6 +157,8 @@ static void read_config(struct qmp_input *in, const struct qmp_opts *c)
 {
 	in->socket_dir = hvt_strdup(c->socket_dir);
 	in->pattern = hvt_strdup(c->pattern);
+	in->listen = hvt_strdup(c->listen);
+	in->listen_mode = (unsigned)strtoul(c->listen_mode, NULL, 8);
 	in->max_sockets = (unsigned)c->max_sockets;
 	in->reconnect_min_us = c->reconnect_min * 1000;
 	in->reconnect_max_us = c->reconnect_max * 1000;
@@ -145,6 +199,7 @@ static void input_free(struct qmp_input *in)
 	free(in->state_dir);
 	free(in->socket_dir);
 	free(in->pattern);
+	free(in->listen);
 	free(in);
 }
 
@@ -153,6 +208,7 @@ static int qmp_init(struct hvt_instance *inst)
 	struct qmp_input *in = hvt_calloc(1, sizeof *in);
 
 	in->inst = inst;
+	in->listen_fd = -1;
 	read_config(in, inst->opts);
 	inst->priv = in;
 	return 0;
@@ -205,6 +261,10 @@ static int qmp_run(struct hvt_instance *inst)
 		}
 		sd_event_source_set_enabled(in->poll_timer, SD_EVENT_ON);
 	}
+	if (qmp_listen_start(in) < 0)
+		return -1;
+	if (!*in->socket_dir)
+		return 0;
 	hvt_info("in_qmp: watching %s/%s (max %u sockets)", in->socket_dir, in->pattern,
 		 in->max_sockets);
 	return qmp_watch_start(in);
@@ -218,6 +278,7 @@ static void qmp_stop(struct hvt_instance *inst)
 		return;
 	in->stopping = true;
 	qmp_watch_stop(in);
+	qmp_listen_stop(in);
 	in->poll_timer = sd_event_source_disable_unref(in->poll_timer);
 	qmp_endpoint_free_all(in);
 	input_free(in);
@@ -238,6 +299,7 @@ static void qmp_pause(struct hvt_instance *inst, bool paused)
 	hvt_log_ratelimited(&rl, LOG_INFO, "in_qmp: %s reading QMP sockets (spool back-pressure)",
 			    paused ? "pausing" : "resuming");
 	qmp_endpoint_set_paused(in, paused);
+	qmp_listen_set_paused(in, paused);
 }
 
 /* QMP has no read position (it replays nothing); what is kept instead is
@@ -266,6 +328,8 @@ static char *qmp_stats(struct hvt_instance *inst)
 	ADD("contacts", in->contacts);
 	ADD("vanished", in->vanished);
 	ADD("ignored_over_max_sockets", in->ignored_over_limit);
+	ADD("foreign_monitors_skipped", in->foreign_skipped);
+	ADD("clients_refused", in->clients_refused);
 	ADD("qmp_lines", in->cstats.lines);
 	ADD("qmp_events", in->cstats.events);
 	ADD("garbage_lines", in->cstats.garbage);

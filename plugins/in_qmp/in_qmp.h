@@ -14,6 +14,11 @@
 #include "hvtrail-plugin.h"
 #include "qmp_conn.h"
 #include "qmp_normalise.h"
+#include "qmp_peer.h"
+
+/* Endpoints of QEMUs that connected to the listen socket are named after
+ * the process: "client-<pid>" (and so are their state files). */
+#define QMP_CLIENT_PREFIX "client-"
 
 struct qmp_endpoint;
 
@@ -21,8 +26,10 @@ struct qmp_input {
 	struct hvt_instance *inst;
 	sd_event *loop;
 	/* config */
-	char *socket_dir;
+	char *socket_dir;             /* "" = no directory to watch (client mode only) */
 	char *pattern;
+	char *listen;                 /* client mode's socket, or "" */
+	unsigned listen_mode;
 	char *state_dir;              /* STATE_DIR/<instance>: VM states across restarts, or NULL */
 	unsigned max_sockets;
 	long long reconnect_min_us, reconnect_max_us;
@@ -42,9 +49,14 @@ struct qmp_input {
 	bool paused;
 	bool stopping;
 	bool orphans_checked;         /* state files of sockets gone while we were down */
+	/* client mode (qmp_listen.c) */
+	int listen_fd;
+	sd_event_source *listener;
+	sd_event_source *client_timer;
 	/* counters */
 	struct qmp_conn_stats cstats;
-	uint64_t emitted, connects, connect_failures, contacts, vanished, ignored_over_limit;
+	uint64_t emitted, connects, connect_failures, contacts, vanished, ignored_over_limit,
+		 foreign_skipped, clients_refused;
 };
 
 /* ---- qmp_endpoint.c ---------------------------------------------------------- */
@@ -67,6 +79,18 @@ void qmp_endpoint_committed(struct qmp_input *in);
 /* After the first scan: VMs whose state was saved but whose socket is gone
  * ended while the forwarder was down; report them and drop their state. */
 void qmp_endpoint_report_orphans(struct qmp_input *in);
+
+/* Client mode: a QEMU connected to the listen socket (fd taken over). */
+void qmp_endpoint_accepted(struct qmp_input *in, int fd, const struct qmp_peer *peer);
+/* Client endpoints whose process is gone: report and forget them. */
+void qmp_endpoint_check_clients(struct qmp_input *in);
+/* At start: client states saved before a restart; their QEMUs reconnect. */
+void qmp_endpoint_client_orphans(struct qmp_input *in);
+
+/* ---- qmp_listen.c ------------------------------------------------------------ */
+int qmp_listen_start(struct qmp_input *in);
+void qmp_listen_stop(struct qmp_input *in);
+void qmp_listen_set_paused(struct qmp_input *in, bool paused);
 
 /* ---- qmp_watch.c ------------------------------------------------------------- */
 int qmp_watch_start(struct qmp_input *in);

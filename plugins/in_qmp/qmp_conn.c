@@ -584,17 +584,14 @@ static int connect_unix(const char *path, enum qmp_close *why, char *detail, siz
 	return -1;
 }
 
-struct qmp_conn *qmp_conn_open(sd_event *loop, const char *path, const struct qmp_conn_opts *o,
-			       const struct qmp_conn_ops *ops, void *arg, enum qmp_close *why,
-			       char *detail, size_t detail_size)
+struct qmp_conn *qmp_conn_adopt(sd_event *loop, int fd, const char *label, const struct qmp_conn_opts *o,
+				const struct qmp_conn_ops *ops, void *arg, enum qmp_close *why,
+				char *detail, size_t detail_size)
 {
-	int fd = connect_unix(path, why, detail, detail_size);
-
-	if (fd < 0)
-		return NULL;
 	struct qmp_conn *c = hvt_calloc(1, sizeof *c);
+
 	c->loop = loop;
-	c->path = hvt_strdup(path);
+	c->path = hvt_strdup(label);
 	c->fd = fd;
 	c->opts = *o;
 	if (!c->opts.stats)
@@ -617,6 +614,17 @@ struct qmp_conn *qmp_conn_open(sd_event *loop, const char *path, const struct qm
 	sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
 	c->state = ST_GREETING;
 	return c;
+}
+
+struct qmp_conn *qmp_conn_open(sd_event *loop, const char *path, const struct qmp_conn_opts *o,
+			       const struct qmp_conn_ops *ops, void *arg, enum qmp_close *why,
+			       char *detail, size_t detail_size)
+{
+	int fd = connect_unix(path, why, detail, detail_size);
+
+	if (fd < 0)
+		return NULL;
+	return qmp_conn_adopt(loop, fd, path, o, ops, arg, why, detail, detail_size);
 }
 
 void qmp_conn_free(struct qmp_conn *c)

@@ -80,6 +80,13 @@ struct qmp_conn;
 struct qmp_conn *qmp_conn_open(sd_event *loop, const char *path, const struct qmp_conn_opts *o,
 			       const struct qmp_conn_ops *ops, void *arg, enum qmp_close *why,
 			       char *detail, size_t detail_size);
+/* The same over a socket QEMU connected to us with (client mode: QEMU's
+ * -chardev socket,reconnect=N); fd is taken over (closed on failure too),
+ * label names it in log lines.  The handshake is the same: QEMU greets
+ * whoever is at the other end of its monitor. */
+struct qmp_conn *qmp_conn_adopt(sd_event *loop, int fd, const char *label, const struct qmp_conn_opts *o,
+				const struct qmp_conn_ops *ops, void *arg, enum qmp_close *why,
+				char *detail, size_t detail_size);
 void qmp_conn_free(struct qmp_conn *c);
 
 /* Queue a command (args owned, may be NULL).  Returns false when not ready,

@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 
 #include "in_qmp.h"
 #include "log.h"
+#include "qmp_foreign.h"
 
 struct qmp_endpoint {
 	struct qmp_endpoint *next;
@@ -55,6 +57,12 @@ struct qmp_endpoint {
 	/* Each state written (file or carried with an event) is numbered: at a
 	 * start the newer of the file and the carried one wins. */
 	long long state_gen;
+	/* client mode (qmp_listen.c): a QEMU that connected to us.  The
+	 * process is the identity: its pid and start time, not a file. */
+	bool client;
+	struct qmp_peer peer;         /* who connected last (pid, start, uid, exe) */
+	struct qmp_peer accepted;     /* the connection being set up */
+	bool eof_alive;               /* EOF while the process still ran: QEMU exits or reconnects */
 };
 
 /* A state carried in a spool record is bounded (spool meta is at most
@@ -169,18 +177,27 @@ static void state_load(struct qmp_endpoint *ep)
 		state_drop(ep);
 		goto out;
 	}
-	long long dev = 0, ino = 0, ctime_us = 0;
-	bool ok = o && json_object_object_get_ex(o, "dev", &v) &&
-		  (dev = json_object_get_int64(v)) && json_object_object_get_ex(o, "ino", &v) &&
-		  (ino = json_object_get_int64(v)) &&
-		  json_object_object_get_ex(o, "ctime_us", &v) &&
-		  (ctime_us = json_object_get_int64(v)) && json_object_object_get_ex(o, "vm", &v) &&
-		  qmp_vm_restore(ep->vm, v);
+	long long dev = 0, ino = 0, ctime_us = 0, pid = 0, pstart = 0;
+	bool ok;
+	if (ep->client)   /* the process it talked to: pid and start time */
+		ok = o && json_object_object_get_ex(o, "pid", &v) && (pid = json_object_get_int64(v)) > 0 &&
+		     json_object_object_get_ex(o, "pstart", &v) &&
+		     (pstart = json_object_get_int64(v)) > 0 && json_object_object_get_ex(o, "vm", &v) &&
+		     qmp_vm_restore(ep->vm, v);
+	else              /* the socket file */
+		ok = o && json_object_object_get_ex(o, "dev", &v) &&
+		     (dev = json_object_get_int64(v)) && json_object_object_get_ex(o, "ino", &v) &&
+		     (ino = json_object_get_int64(v)) &&
+		     json_object_object_get_ex(o, "ctime_us", &v) &&
+		     (ctime_us = json_object_get_int64(v)) && json_object_object_get_ex(o, "vm", &v) &&
+		     qmp_vm_restore(ep->vm, v);
 	if (ok) {
 		ep->had_contact = true;
 		ep->dev = (dev_t)dev;
 		ep->ino = (ino_t)ino;
 		ep->ctime_us = ctime_us;
+		ep->peer.pid = (pid_t)pid;
+		ep->peer.start = (unsigned long long)pstart;
 		if (!use_carried) {
 			ep->saved_text = text;
 			text = NULL;
@@ -218,9 +235,14 @@ static char *state_text(struct qmp_endpoint *ep, bool *has_vm)
 	json_object_object_add(o, "gen", json_object_new_int64(++ep->state_gen));
 	if (vm) {
 		json_object_object_add(o, "socket", json_object_new_string(ep->path));
-		json_object_object_add(o, "dev", json_object_new_int64((int64_t)ep->dev));
-		json_object_object_add(o, "ino", json_object_new_int64((int64_t)ep->ino));
-		json_object_object_add(o, "ctime_us", json_object_new_int64(ep->ctime_us));
+		if (ep->client) {   /* the process is the identity */
+			json_object_object_add(o, "pid", json_object_new_int64(ep->peer.pid));
+			json_object_object_add(o, "pstart", json_object_new_int64((int64_t)ep->peer.start));
+		} else {            /* the socket file is */
+			json_object_object_add(o, "dev", json_object_new_int64((int64_t)ep->dev));
+			json_object_object_add(o, "ino", json_object_new_int64((int64_t)ep->ino));
+			json_object_object_add(o, "ctime_us", json_object_new_int64(ep->ctime_us));
+		}
 		json_object_object_add(o, "vm", vm);
 	}
 	char *text = hvt_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -289,6 +311,10 @@ void qmp_endpoint_report_orphans(struct qmp_input *in)
 		if (n <= sl || strcmp(e->d_name + n - sl, STATE_SUFFIX) != 0)
 			continue;
 		char *name = hvt_strndup(e->d_name, n - sl);
+		if (hvt_str_has_prefix(name, QMP_CLIENT_PREFIX)) {
+			free(name);      /* qmp_endpoint_client_orphans' */
+			continue;
+		}
 		if (!qmp_endpoint_find(in, name)) {
 			if (hvt_glob_match(in->pattern, name)) {
 				/* its socket is gone: report the VM as ended (unlink does) */
@@ -321,7 +347,9 @@ static struct qmp_endpoint *endpoint_new(struct qmp_input *in, const char *name)
 	ep->in = in;
 	ep->log_rl = (struct hvt_ratelimit)HVT_RATELIMIT_INIT(60000);
 	ep->name = hvt_strdup(name);
-	ep->path = hvt_asprintf("%s/%s", in->socket_dir, name);
+	ep->client = hvt_str_has_prefix(name, QMP_CLIENT_PREFIX);
+	ep->path = ep->client ? hvt_asprintf("%s (%s)", in->listen, name)
+			      : hvt_asprintf("%s/%s", in->socket_dir, name);
 	ep->vm = qmp_vm_new(fb, &in->nopts, &norm_ops, ep);
 	free(fb);
 	ep->next = in->endpoints;
@@ -464,7 +492,14 @@ static void conn_ready(void *arg, const struct qmp_identity *id)
 	bool same_file = false;
 	long long since = 0;
 
-	if (stat(ep->path, &st) == 0) {
+	if (ep->client) {
+		/* the same process (pid and start time) as before is a reconnect;
+		 * it started when the process did */
+		same_file = ep->had_contact && ep->peer.start == ep->accepted.start &&
+			    ep->peer.pid == ep->accepted.pid;
+		ep->peer = ep->accepted;
+		since = ep->peer.start_us;
+	} else if (stat(ep->path, &st) == 0) {
 		since = (long long)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
 		same_file = ep->had_contact && st.st_dev == ep->dev && st.st_ino == ep->ino &&
 			    since == ep->ctime_us;
@@ -477,6 +512,8 @@ static void conn_ready(void *arg, const struct qmp_identity *id)
 		.socket = ep->path,
 		.new_instance = !same_file || ep->last_close_by_peer,
 		.instance_since_us = since, .now_us = hvt_now_us(),
+		.peer_pid = ep->client ? ep->peer.pid : 0, .peer_uid = ep->client ? (int)ep->peer.uid : 0,
+		.peer_exe = ep->client ? ep->peer.exe : NULL,
 	};
 	ep->ready = true;
 	ep->had_contact = true;
@@ -500,6 +537,41 @@ static void conn_message(void *arg, const struct qmp_msg *m)
 	qmp_vm_message(ep->vm, m, hvt_now_us());
 }
 
+/* Client mode: QEMU connects again by itself (reconnect=N), so nothing is
+ * retried here.  An end of file means QEMU exited - unless the process
+ * still runs, which happens for an instant while it exits (its sockets
+ * close before it is gone) and for good when only the connection died:
+ * qmp_endpoint_check_clients looks again until either is clear. */
+static void client_closed(struct qmp_endpoint *ep, bool was_ready, enum qmp_close why,
+			  const char *detail)
+{
+	struct qmp_input *in = ep->in;
+	const char *vm = qmp_vm_name(ep->vm);
+
+	if (!was_ready && !ep->had_contact) {
+		hvt_notice("in_qmp: %s: %s (%s); the peer is forgotten", ep->path, qmp_close_name(why),
+			   detail);
+		endpoint_unlink(in, ep);
+		return;
+	}
+	if (why == QMP_CLOSE_EOF && !qmp_peer_alive(ep->peer.pid, ep->peer.start)) {
+		if (qmp_vm_lost(ep->vm, true, hvt_now_us())) {
+			in->vanished++;
+			hvt_warn("in_qmp: %s: VM %s vanished: QEMU exited without a SHUTDOWN event "
+				 "(killed or crashed)", ep->path, vm);
+		} else {
+			hvt_info("in_qmp: %s: VM %s: QEMU exited", ep->path, vm);
+		}
+		endpoint_unlink(in, ep);
+		return;
+	}
+	if (was_ready)
+		qmp_vm_lost(ep->vm, false, hvt_now_us());
+	ep->eof_alive = why == QMP_CLOSE_EOF;
+	hvt_info("in_qmp: %s: VM %s: connection ended (%s: %s); waiting for QEMU to connect "
+		 "again", ep->path, vm, qmp_close_name(why), detail);
+}
+
 static void conn_closed(void *arg, enum qmp_close why, const char *detail)
 {
 	struct qmp_endpoint *ep = arg;
@@ -513,6 +585,10 @@ static void conn_closed(void *arg, enum qmp_close why, const char *detail)
 	qmp_conn_free(ep->conn);
 	ep->conn = NULL;
 	ep->ready = false;
+	if (ep->client) {
+		client_closed(ep, was_ready, why, detail);
+		return;
+	}
 	if (was_ready) {
 		bool by_peer = why == QMP_CLOSE_EOF;
 		if (qmp_vm_lost(ep->vm, by_peer, hvt_now_us())) {
@@ -557,7 +633,7 @@ static void connect_now(struct qmp_endpoint *ep)
 	enum qmp_close why = 0;
 	char detail[256];
 
-	if (ep->conn || in->stopping)
+	if (ep->conn || in->stopping || ep->client)
 		return;
 	if (in->paused) {
 		ep->want_connect = true;   /* a connection would only produce events */
@@ -574,6 +650,16 @@ static void connect_now(struct qmp_endpoint *ep)
 void qmp_endpoint_seen(struct qmp_input *in, const char *name, bool urgent)
 {
 	struct qmp_endpoint *ep = qmp_endpoint_find(in, name);
+	char why[256];
+
+	if (!ep && qmp_foreign_name(name, why, sizeof why)) {
+		/* one client per monitor: attaching would stall its manager */
+		static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(3600000);
+		in->foreign_skipped++;
+		hvt_log_ratelimited(&rl, LOG_WARNING, "in_qmp: not attaching to %s/%s: %s, and a monitor "
+				    "serves one client at a time", in->socket_dir, name, why);
+		return;
+	}
 
 	if (ep) {
 		ep->seen = true;
@@ -623,7 +709,7 @@ void qmp_endpoint_sweep(struct qmp_input *in)
 
 	while (ep) {
 		struct qmp_endpoint *next = ep->next;
-		if (!ep->seen) {
+		if (!ep->seen && !ep->client) {
 			if (ep->conn)
 				ep->gone = true;
 			else
@@ -669,4 +755,104 @@ unsigned qmp_endpoint_count_ready(struct qmp_input *in)
 	for (struct qmp_endpoint *ep = in->endpoints; ep; ep = ep->next)
 		n += ep->ready;
 	return n;
+}
+
+/* ---- client mode ------------------------------------------------------------------ */
+
+void qmp_endpoint_accepted(struct qmp_input *in, int fd, const struct qmp_peer *peer)
+{
+	char name[64], detail[256];
+	enum qmp_close why = 0;
+	struct qmp_endpoint *ep;
+
+	snprintf(name, sizeof name, QMP_CLIENT_PREFIX "%d", (int)peer->pid);
+	ep = qmp_endpoint_find(in, name);
+	if (ep && ep->conn) {
+		/* QEMU connected again while we still held its old connection */
+		qmp_conn_free(ep->conn);
+		ep->conn = NULL;
+		if (ep->ready)
+			qmp_vm_lost(ep->vm, false, hvt_now_us());
+		ep->ready = false;
+	}
+	if (ep && ep->had_contact && !qmp_peer_alive(ep->peer.pid, ep->peer.start)) {
+		endpoint_unlink(in, ep);        /* a new process with a reused pid */
+		ep = NULL;
+	}
+	if (!ep) {
+		if (in->nendpoints >= in->max_sockets) {
+			static struct hvt_ratelimit rl = HVT_RATELIMIT_INIT(60000);
+			in->ignored_over_limit++;
+			hvt_log_ratelimited(&rl, LOG_WARNING, "in_qmp: %s: refusing pid %d: max_sockets=%u "
+					    "monitors are watched already", in->listen, (int)peer->pid,
+					    in->max_sockets);
+			close(fd);
+			return;
+		}
+		ep = endpoint_new(in, name);
+	}
+	ep->accepted = *peer;
+	ep->eof_alive = false;
+	ep->seen = true;
+	in->connects++;
+	ep->conn = qmp_conn_adopt(in->loop, fd, ep->path, &in->copts, &conn_ops, ep, &why, detail,
+				  sizeof detail);
+	if (!ep->conn) {
+		hvt_warn("in_qmp: %s: %s", ep->path, detail);
+		if (!ep->had_contact)
+			endpoint_unlink(in, ep);
+		return;
+	}
+	if (in->paused)
+		qmp_conn_set_paused(ep->conn, true);
+}
+
+void qmp_endpoint_check_clients(struct qmp_input *in)
+{
+	struct qmp_endpoint *ep = in->endpoints;
+
+	while (ep) {
+		struct qmp_endpoint *next = ep->next;
+		if (ep->client && !ep->conn && ep->had_contact &&
+		    !qmp_peer_alive(ep->peer.pid, ep->peer.start)) {
+			/* the process is gone: it exited (after an end of file) or
+			 * ended while nobody was connected */
+			const char *vm = qmp_vm_name(ep->vm);
+			if (qmp_vm_restored(ep->vm)) {
+				state_gone(ep);
+			} else if (qmp_vm_lost(ep->vm, true, hvt_now_us())) {
+				in->vanished++;
+				hvt_warn("in_qmp: %s: VM %s vanished: QEMU exited without a SHUTDOWN "
+					 "event (killed or crashed)", ep->path, vm);
+			} else {
+				hvt_info("in_qmp: %s: VM %s: QEMU exited", ep->path, vm);
+			}
+			endpoint_unlink(in, ep);
+		}
+		ep = next;
+	}
+}
+
+void qmp_endpoint_client_orphans(struct qmp_input *in)
+{
+	DIR *d = in->state_dir ? opendir(in->state_dir) : NULL;
+	struct dirent *e;
+	size_t sl = strlen(STATE_SUFFIX);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n <= sl || strcmp(e->d_name + n - sl, STATE_SUFFIX) != 0 ||
+		    !hvt_str_has_prefix(e->d_name, QMP_CLIENT_PREFIX))
+			continue;
+		char *name = hvt_strndup(e->d_name, n - sl);
+		/* alive: it connects again (reconnect=N) and is met as a
+		 * reconnect; gone: check_clients reports it */
+		if (!qmp_endpoint_find(in, name))
+			endpoint_new(in, name);
+		free(name);
+	}
+	closedir(d);
+	qmp_endpoint_check_clients(in);
 }

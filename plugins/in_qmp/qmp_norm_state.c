@@ -72,6 +72,13 @@ void state_contact(struct qmp_vm *vm, const struct qmp_contact *c, struct pend *
 			ev->flags |= HVT_EV_LATE;
 		data_str(ev, "socket", c->socket);
 		data_str(ev, "qemu_version", c->qemu_version);
+		if (c->peer_pid > 0) {
+			/* client mode: who connected, as the kernel says */
+			data_int(ev, "peer_pid", c->peer_pid);
+			data_int(ev, "peer_uid", c->peer_uid);
+			if (c->peer_exe && *c->peer_exe)
+				data_str(ev, "peer_exe", c->peer_exe);
+		}
 		p->ev = ev;
 		p->kind = PK_CONTACT;
 		p->finish = started_finish;

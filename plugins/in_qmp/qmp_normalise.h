@@ -60,6 +60,9 @@ struct qmp_contact {
 	bool new_instance;            /* not the QEMU process we talked to before */
 	long long instance_since_us;  /* socket creation time = QEMU start, 0 = unknown */
 	long long now_us;
+	/* client mode: the process that connected (SO_PEERCRED), pid 0 = not known */
+	int peer_pid, peer_uid;
+	const char *peer_exe;         /* or NULL */
 };
 
 struct qmp_vm;
