@@ -200,3 +200,17 @@ void hvt_instances_free(struct hvt_instances *in)
 	free(in->ran);
 	memset(in, 0, sizeof *in);
 }
+
+char *hvt_instance_state_dir(const struct hvt_instance *inst)
+{
+	if (!inst->host || !inst->host->state_dir || !*inst->host->state_dir)
+		return NULL;
+	char *name = hvt_strdup(inst->name);
+	for (char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.' || *p == ':'))
+			*p = '_';
+	char *dir = hvt_asprintf("%s/%s", inst->host->state_dir, name);
+	free(name);
+	return dir;
+}

@@ -48,6 +48,10 @@ void hvt_instances_list(const struct hvt_instances *in, FILE *f);
 /* --print-schema for plugins: every loadable plugin of the given kinds in
  * the search path, its keys as docs/config.md's Markdown tables. */
 void hvt_plugins_schema_markdown(const char *plugin_path, unsigned kinds);
+/* STATE_DIR/<instance name> for an instance's files across restarts, the
+ * name made safe as a file name ([in_qmp:a b] -> in_qmp:a_b); NULL when the
+ * host has no state directory (tools).  Not created here. */
+char *hvt_instance_state_dir(const struct hvt_instance *inst);
 /* The first instance of a kind, or NULL. */
 struct hvt_instance *hvt_instances_find(struct hvt_instances *in, enum hvt_plugin_kind kind);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "in_libvirt.h"
+#include "instance.h"
 #include "lv_loop.h"
 
 #define DRAIN_BATCH 512               /* observations per loop iteration */
@@ -55,20 +56,6 @@ static const struct hvt_conf_key keys[] = {
 	  "lines (bug reports, test fixtures); empty: off", NULL, 0, 0, 0 },
 	HVT_CONF_END
 };
-
-static char *state_dir_of(struct hvt_instance *inst)
-{
-	if (!inst->host || !inst->host->state_dir || !*inst->host->state_dir)
-		return NULL;
-	char *name = hvt_strdup(inst->name);
-	for (char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_' || *p == '-' || *p == '.' || *p == ':'))
-			*p = '_';
-	char *dir = hvt_asprintf("%s/%s", inst->host->state_dir, name);
-	free(name);
-	return dir;
-}
 
 static int check(struct hvt_instance *inst)
 {
@@ -227,7 +214,7 @@ static int init(struct hvt_instance *inst)
 		return -1;
 	}
 	lv_coexist_configure(in);
-	in->state_dir = state_dir_of(inst);
+	in->state_dir = hvt_instance_state_dir(inst);
 	static const struct lv_map_ops ops = { .emit = map_emit };
 	in->map = lv_map_new(&in->mopts, &ops, in);
 	return 0;

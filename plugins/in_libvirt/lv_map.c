@@ -237,13 +237,12 @@ static void send_one(struct lv_map *m, struct lv_dom *d, struct hvt_event *ev, b
 	m->ops.emit(m->arg, ev);
 }
 
-void dom_release_held(struct lv_map *m, struct lv_dom *d)
+/* Send d's held event; true when that ended the domain's existence. */
+static bool send_held(struct lv_map *m, struct lv_dom *d)
 {
 	struct hvt_event *held = d->held;
 	bool gone;
 
-	if (!held)
-		return;
 	d->held = NULL;
 	d->held_deadline = 0;
 	if (!held->data || !json_object_object_get_ex(held->data, "total_time_ms", NULL)) {
@@ -251,7 +250,12 @@ void dom_release_held(struct lv_map *m, struct lv_dom *d)
 		m->st.held_released_without_figures++;
 	}
 	send_one(m, d, held, &gone);
-	if (gone)
+	return gone;
+}
+
+void dom_release_held(struct lv_map *m, struct lv_dom *d)
+{
+	if (d->held && send_held(m, d))
 		dom_forget(m, d);
 }
 
@@ -259,19 +263,10 @@ void dom_send(struct lv_map *m, struct lv_dom *d, struct hvt_event *ev)
 {
 	bool gone;
 
-	if (d->held) {
-		/* released first: the domain's order holds */
-		struct hvt_event *held = d->held;
-		d->held = NULL;
-		d->held_deadline = 0;
-		if (!held->data || !json_object_object_get_ex(held->data, "total_time_ms", NULL)) {
-			ev_str(held, "figures_error", "libvirt sent no job-completed event with the figures");
-			m->st.held_released_without_figures++;
-		}
-		send_one(m, d, held, &gone);
-		/* a held migration end leaves the domain shut off: a transient one
-		 * is gone, but ev (about it still) goes out about the same UUID */
-	}
+	/* a held event goes first: the domain's order holds.  If it ended a
+	 * transient domain, ev (about the same UUID) still goes out. */
+	if (d->held)
+		send_held(m, d);
 	send_one(m, d, ev, &gone);
 	if (gone)
 		dom_forget(m, d);

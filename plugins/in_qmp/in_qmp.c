@@ -19,6 +19,7 @@
 #include <sys/un.h>
 
 #include "in_qmp.h"
+#include "instance.h"
 #include "log.h"
 #include "qmp_foreign.h"
 
@@ -177,21 +178,6 @@ static void read_config(struct qmp_input *in, const struct qmp_opts *c)
 	in->nopts.unmapped_burst = (unsigned)c->unmapped_burst;
 }
 
-/* STATE_DIR/<instance>, the instance name made safe as a file name. */
-static char *state_dir_of(struct hvt_instance *inst)
-{
-	if (!inst->host || !inst->host->state_dir || !*inst->host->state_dir)
-		return NULL;
-	char *name = hvt_strdup(inst->name);
-	for (char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_' || *p == '-' || *p == '.' || *p == ':'))
-			*p = '_';
-	char *dir = hvt_asprintf("%s/%s", inst->host->state_dir, name);
-	free(name);
-	return dir;
-}
-
 static void input_free(struct qmp_input *in)
 {
 	if (!in)
@@ -242,7 +228,7 @@ static int qmp_run(struct hvt_instance *inst)
 		hvt_err("in_qmp: the host offers no event loop");
 		return -1;
 	}
-	in->state_dir = state_dir_of(inst);
+	in->state_dir = hvt_instance_state_dir(inst);
 	if (in->state_dir) {
 		int r = hvt_mkdir_p(in->state_dir, 0700);
 		if (r < 0) {

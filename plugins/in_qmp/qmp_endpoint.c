@@ -298,7 +298,8 @@ void qmp_endpoint_committed(struct qmp_input *in)
 static struct qmp_endpoint *endpoint_new(struct qmp_input *in, const char *name);
 static void endpoint_unlink(struct qmp_input *in, struct qmp_endpoint *ep);
 
-void qmp_endpoint_report_orphans(struct qmp_input *in)
+/* Call fn for every VM state saved in state_dir (by its endpoint's name). */
+static void each_saved(struct qmp_input *in, void (*fn)(struct qmp_input *in, const char *name))
 {
 	DIR *d = in->state_dir ? opendir(in->state_dir) : NULL;
 	struct dirent *e;
@@ -311,23 +312,29 @@ void qmp_endpoint_report_orphans(struct qmp_input *in)
 		if (n <= sl || strcmp(e->d_name + n - sl, STATE_SUFFIX) != 0)
 			continue;
 		char *name = hvt_strndup(e->d_name, n - sl);
-		if (hvt_str_has_prefix(name, QMP_CLIENT_PREFIX)) {
-			free(name);      /* qmp_endpoint_client_orphans' */
-			continue;
-		}
-		if (!qmp_endpoint_find(in, name)) {
-			if (hvt_glob_match(in->pattern, name)) {
-				/* its socket is gone: report the VM as ended (unlink does) */
-				endpoint_unlink(in, endpoint_new(in, name));
-			} else {
-				char *path = hvt_asprintf("%s/%s", in->state_dir, e->d_name);
-				unlink(path);   /* no longer watched (pattern changed) */
-				free(path);
-			}
-		}
+		fn(in, name);
 		free(name);
 	}
 	closedir(d);
+}
+
+static void socket_orphan(struct qmp_input *in, const char *name)
+{
+	if (hvt_str_has_prefix(name, QMP_CLIENT_PREFIX) || qmp_endpoint_find(in, name))
+		return;          /* client mode's (client_orphan), or met again */
+	if (hvt_glob_match(in->pattern, name)) {
+		/* its socket is gone: report the VM as ended (unlink does) */
+		endpoint_unlink(in, endpoint_new(in, name));
+	} else {
+		char *path = hvt_asprintf("%s/%s" STATE_SUFFIX, in->state_dir, name);
+		unlink(path);   /* no longer watched (pattern changed) */
+		free(path);
+	}
+}
+
+void qmp_endpoint_report_orphans(struct qmp_input *in)
+{
+	each_saved(in, socket_orphan);
 }
 
 /* ---- lifetime -------------------------------------------------------------------- */
@@ -833,26 +840,16 @@ void qmp_endpoint_check_clients(struct qmp_input *in)
 	}
 }
 
+/* alive: it connects again (reconnect=N) and is met as a reconnect; gone:
+ * check_clients reports it */
+static void client_orphan(struct qmp_input *in, const char *name)
+{
+	if (hvt_str_has_prefix(name, QMP_CLIENT_PREFIX) && !qmp_endpoint_find(in, name))
+		endpoint_new(in, name);
+}
+
 void qmp_endpoint_client_orphans(struct qmp_input *in)
 {
-	DIR *d = in->state_dir ? opendir(in->state_dir) : NULL;
-	struct dirent *e;
-	size_t sl = strlen(STATE_SUFFIX);
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n <= sl || strcmp(e->d_name + n - sl, STATE_SUFFIX) != 0 ||
-		    !hvt_str_has_prefix(e->d_name, QMP_CLIENT_PREFIX))
-			continue;
-		char *name = hvt_strndup(e->d_name, n - sl);
-		/* alive: it connects again (reconnect=N) and is met as a
-		 * reconnect; gone: check_clients reports it */
-		if (!qmp_endpoint_find(in, name))
-			endpoint_new(in, name);
-		free(name);
-	}
-	closedir(d);
+	each_saved(in, client_orphan);
 	qmp_endpoint_check_clients(in);
 }
