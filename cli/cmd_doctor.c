@@ -47,8 +47,10 @@ static void help(void)
 	       "the TLS files (readable by the daemon's user, key matching, expiry), each\n"
 	       "collector (a real RELP session over TLS with the configured certificates), the\n"
 	       "QMP socket directory (QEMU can create sockets, the forwarder can use them),\n"
-	       "journal access and the spool (writable, how full).  Permissions are tried\n"
-	       "with the daemon's own user and groups (run it as root for that).\n\n"
+	       "libvirt access (in_libvirt's connection, read-only or read-write, and QEMU's\n"
+	       "event passthrough), journal access and the spool (writable, how full).\n"
+	       "Permissions are tried with the daemon's own user and groups (run it as root\n"
+	       "for that).\n\n"
 	       "Options:\n"
 	       "  -c, --config FILE      the forwarder's configuration (default:\n"
 	       "                         " HVT_SYSCONFDIR "/forwarder.conf)\n"
@@ -254,6 +256,14 @@ static void check_instances(struct doctor *d, const char *host)
 			doc_check_qmp(d, in);
 		} else if (strcmp(p, "in_journald") == 0) {
 			doc_check_journal(d, in);
+		} else if (strcmp(p, "in_libvirt") == 0) {
+#ifdef HAVE_LIBVIRT
+			doc_check_libvirt(d, in);
+#else
+			doc_report(d, DOC_WARN, "libvirt", "build hvtrail with libvirt-dev installed",
+				   "[%s] this hvtrail was built without libvirt: its connection is not checked",
+				   in->name);
+#endif
 		}
 	}
 }

@@ -69,6 +69,9 @@ void doc_check_collector(struct doctor *d, const struct hvt_instance *out_relp, 
 /* doctor_host.c */
 void doc_check_qmp(struct doctor *d, const struct hvt_instance *in_qmp);
 void doc_check_journal(struct doctor *d, const struct hvt_instance *in_journald);
+
+/* doctor_libvirt.c (built with libvirt) */
+void doc_check_libvirt(struct doctor *d, const struct hvt_instance *in_libvirt);
 void doc_check_spool(struct doctor *d, const char *spool_dir, unsigned long long max_size);
 
 #endif

@@ -114,9 +114,35 @@ static void scan_sockets(struct doctor *d, const char *dir, const char *pattern,
 	closedir(dp);
 }
 
+/* Client mode: the forwarder makes its listen socket; QEMU connects to it. */
+static void check_listen(struct doctor *d, const struct hvt_instance *q, const char *listen)
+{
+	char *dir = hvt_strdup(listen), *slash = strrchr(dir, '/'), msg[256], fix[512];
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (doc_access(&d->daemon, dir, W_OK | X_OK, msg, sizeof msg)) {
+		doc_report(d, DOC_OK, "qmp listen", NULL, "[%s] %s can make its client-mode socket %s; QEMU "
+			   "connects with -chardev socket,path=%s,reconnect=5 -mon chardev=...,mode=control",
+			   q->name, d->daemon.name, listen, listen);
+	} else {
+		snprintf(fix, sizeof fix, "put the socket where %s may create files (/run/hvtrail/, which "
+			 "the unit's RuntimeDirectory makes)", d->daemon.name);
+		doc_report(d, DOC_FAIL, "qmp listen", fix, "[%s] %s cannot create %s in %s: %s", q->name,
+			   d->daemon.name, listen, dir, msg);
+	}
+	free(dir);
+}
+
 void doc_check_qmp(struct doctor *d, const struct hvt_instance *q)
 {
 	const char *dir = doc_str(q, "socket_dir"), *pattern = doc_str(q, "pattern");
+	const char *listen = doc_str(q, "listen");
+
+	if (listen && *listen)
+		check_listen(d, q, listen);
+	if (!*dir)
+		return;     /* client mode only */
 	const char *qu = d->qemu.valid ? d->qemu.name : "QEMUUSER";
 	char msg[256], fix[512];
 	struct stat st;
