@@ -144,7 +144,14 @@ static void flush_tx(struct qmp_conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		conn_fail(c, QMP_CLOSE_IO, "write failed: %s", n < 0 ? strerror(errno) : "0 bytes");
+		/* a pipe broken under a write is the same fact as an end of file
+		 * on a read: QEMU closed its end (killed while a poll was on its
+		 * way).  Calling it an I/O error would hide a vanished VM. */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			conn_fail(c, QMP_CLOSE_EOF, "QEMU closed the monitor");
+		else
+			conn_fail(c, QMP_CLOSE_IO, "write failed: %s",
+				  n < 0 ? strerror(errno) : "0 bytes");
 		return;
 	}
 	if (c->tx_off == c->tx.len) {
