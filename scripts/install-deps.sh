@@ -21,7 +21,7 @@ test_pkgs="gnutls-bin qemu-system-x86 qemu-utils systemd-journal-remote
   rsyslog rsyslog-relp python3 sqlite3 iproute2 procps psmisc curl
   clang libclang-rt-14-dev man-db groff-base
   clickhouse-server clickhouse-client zookeeper binutils util-linux
-  chromium chromium-driver prometheus
+  chromium chromium-driver prometheus prometheus-alertmanager
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-system"
 
 case $what in
