@@ -2,14 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ctype.h>
 #include <getopt.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "filter.h"
 #include "pager.h"
 #include "query.h"
 #include "util.h"
@@ -82,76 +81,29 @@ static bool parse_lines(const char *s, long long *out)
 	return true;
 }
 
-/* One level: a name or 0-7; -1 (reported) otherwise. */
-static int priority_level(const char *s, size_t len)
-{
-	char name[16];
-	int v;
-
-	if (len == 1 && *s >= '0' && *s <= '7')
-		return *s - '0';
-	if (len < sizeof name) {
-		memcpy(name, s, len);
-		name[len] = '\0';
-		if ((v = hvt_severity_parse(name)) >= 0)
-			return v;
-	}
-	cli_error(CMD, "-p takes a priority (emerg, alert, crit, err, warning, notice, info, debug or "
-		  "0-7) or a range FROM..TO, not '%.*s'", (int)len, s);
-	return -1;
-}
-
-/* journalctl's -p: "err" is err and everything more important (0..3);
- * "err..warning" is that range, both ends included, in either order. */
+/* -p: journalctl's priorities (filter.h, shared with the HTTPS API). */
 static bool parse_priority(const char *arg, uint8_t *mask)
 {
-	const char *dots = strstr(arg, "..");
-	int lo = 0, hi;
+	char err[200];
 
-	if (dots) {
-		lo = priority_level(arg, (size_t)(dots - arg));
-		hi = lo < 0 ? -1 : priority_level(dots + 2, strlen(dots + 2));
-	} else {
-		hi = priority_level(arg, strlen(arg));
-	}
-	if (lo < 0 || hi < 0)
-		return false;
-	if (lo > hi) {
-		int t = lo;
-		lo = hi;
-		hi = t;
-	}
-	*mask = 0;
-	for (int v = lo; v <= hi; v++)
-		*mask |= (uint8_t)(1u << v);
-	return true;
+	if (hvt_priority_mask_parse(arg, mask, err, sizeof err) == 0)
+		return true;
+	cli_error(CMD, "-p: %s", err);
+	return false;
 }
 
-/* Like journalctl: a pattern in lower case matches either case. */
+/* -g: refused here if it is no pattern; its case decided as journalctl
+ * does (filter.h). */
 static bool grep_ready(struct query_opts *o)
 {
-	regex_t re;
 	char err[200];
-	int rc;
 
 	if (!o->q.grep)
 		return true;
-	if (o->case_sensitive < 0) {
-		o->q.grep_icase = true;
-		for (const char *p = o->q.grep; *p; p++)
-			if (isupper((unsigned char)*p))
-				o->q.grep_icase = false;
-	} else {
-		o->q.grep_icase = !o->case_sensitive;
-	}
-	rc = regcomp(&re, o->q.grep, REG_EXTENDED | REG_NOSUB | (o->q.grep_icase ? REG_ICASE : 0));
-	if (rc != 0) {
-		regerror(rc, &re, err, sizeof err);
-		cli_error(CMD, "-g '%s' is no extended regular expression: %s", o->q.grep, err);
-		return false;
-	}
-	regfree(&re);
-	return true;
+	if (hvt_grep_prepare(o->q.grep, o->case_sensitive, false, &o->q.grep_icase, err, sizeof err) == 0)
+		return true;
+	cli_error(CMD, "-g '%s' is %s", o->q.grep, err);
+	return false;
 }
 
 /* One option into o; false (reported) when its value is wrong. */

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "event.h"
+#include "filter.h"
 #include "health.h"
 #include "http_int.h"
 #include "indexer.h"
@@ -40,6 +41,14 @@ static int bad(struct hvt_buf *out, const char *what, const char *arg)
 	hvt_buf_printf(out, "%s '%s' is not %s", what, arg,
 		       strcmp(what, "limit") == 0 ? "a positive number" : strcmp(what, "after") == 0 ? "a cursor" :
 		       "a time");
+	return 400;
+}
+
+/* A filter refused for the reason filter.h gives. */
+static int refused(struct hvt_buf *out, const char *what, const char *why)
+{
+	hvt_buf_reset(out);
+	hvt_buf_printf(out, "%s: %s", what, why);
 	return 400;
 }
 
@@ -96,6 +105,29 @@ int http_api_events(struct http *h, struct http_req *rq, struct hvt_buf *out)
 		q.after_cursor = strtoll(v, &end, 10);
 		if (*end || q.after_cursor < 0)
 			return bad(out, "after", v);
+	}
+	/* hvtrail query's -p and -g (filter.h): priority=err..warning,
+	 * grep=PATTERN, case=yes|no (default: as journalctl, by the pattern) */
+	if ((v = http_arg(rq, "priority")) && *v) {
+		char err[200];
+		if (hvt_priority_mask_parse(v, &q.severities, err, sizeof err) < 0)
+			return refused(out, "priority", err);
+	}
+	if ((q.grep = http_arg(rq, "grep")) && *q.grep) {
+		char err[200];
+		int cs = -1;
+		if ((v = http_arg(rq, "case")) && *v) {
+			if (strcmp(v, "yes") == 0)
+				cs = 1;
+			else if (strcmp(v, "no") == 0)
+				cs = 0;
+			else
+				return refused(out, "case", "takes yes or no");
+		}
+		if (hvt_grep_prepare(q.grep, cs, true, &q.grep_icase, err, sizeof err) < 0)
+			return refused(out, "grep", err);
+	} else {
+		q.grep = NULL;
 	}
 	/* like hvtrail query -r: newest first, unless order=asc (a timeline) */
 	v = http_arg(rq, "order");
