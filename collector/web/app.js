@@ -107,7 +107,8 @@ async function fleet() {
 }
 
 // ---- events -----------------------------------------------------------------
-const FILTERS = ['vm', 'host', 'type', 'since', 'until', 'id', 'link'];
+// hvtrail query's filters, by the API's names (priority is -p, grep is -g)
+const FILTERS = ['vm', 'host', 'type', 'priority', 'grep', 'since', 'until', 'id', 'link'];
 
 function eventRow(r, fresh) {
   const e = r.event || {};
