@@ -209,9 +209,16 @@ start_ch_collector() {
 	restart_collector "$name"
 }
 
+# The collector binds its port before the privilege drop and opens its index
+# (creating the tables on every url) after it: "started" is logged once the
+# index is ready, and the tests look at the tables next.
 restart_collector() {
+	local before
+	before=$(grep -c "notice: started: inbox" "$WORK/$1.log" 2>/dev/null || true)
 	start_bg "$1" "$COLLECTOR" -c "$WORK/$1.conf"
 	wait_until 30 "collector $1 listens on port ${COL_PORT[$1]}" port_open "${COL_PORT[$1]}"
+	wait_until 30 "collector $1 has its index open" \
+		eval '[ "$(grep -c "notice: started: inbox" "$WORK/'"$1"'.log" 2>/dev/null || true)" -gt '"${before:-0}"' ]'
 }
 
 trail_ch() {
