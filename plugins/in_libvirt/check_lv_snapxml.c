@@ -1,6 +1,7 @@
-/* check_lv_snapxml.c - the snapshot XML reader, on the XML libvirt 9.0
- * wrote for an internal and a disk-only external snapshot (the domain's
- * own XML inside shortened), and on what it must refuse. */
+/* check_lv_snapxml.c - the plugin's XML readers: the snapshot XML reader,
+ * on the XML libvirt 9.0 wrote for an internal and a disk-only external
+ * snapshot (the domain's own XML inside shortened), and on what it must
+ * refuse; and lv_qmpxml.c's test of a domain's QMP monitor (at the end). */
 #include "config.h"
 
 #include <check.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lv_qmpxml.h"
 #include "lv_snapxml.h"
 
 static const char internal_xml[] =
@@ -157,6 +159,49 @@ START_TEST(refused)
 }
 END_TEST
 
+/* lv_qmpxml: which domains in_libvirt leaves to in_qmp.  Only a socket
+ * path of <qemu:commandline> in in_qmp's places counts; a tenant's text
+ * naming the directory (description, title, Nova's metadata) does not. */
+#define DOM_HEAD "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>" \
+	"<name>vm1</name>"
+static int qmon(const char *xml)
+{
+	char *places[] = { "/run/hvtrail/qmp/", "/run/hvtrail/client.sock", NULL };
+
+	return lv_qmpxml_monitor(xml, strlen(xml), places);
+}
+
+START_TEST(qmp_monitor_only_from_commandline)
+{
+	/* the QMP way's per-VM edit, and client mode's -chardev */
+	ck_assert(qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='-qmp'/>"
+		       "<qemu:arg value='unix:/run/hvtrail/qmp/vm1.sock,server=on,wait=off'/></qemu:commandline></domain>"));
+	ck_assert(qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='-chardev'/>"
+		       "<qemu:arg value='socket,id=hvt,path=/run/hvtrail/client.sock,reconnect=5'/>"
+		       "</qemu:commandline></domain>"));
+	/* a tenant's text: hides nothing */
+	ck_assert(!qmon(DOM_HEAD "<description>x /run/hvtrail/qmp/ unix:/run/hvtrail/qmp/a.sock</description>"
+			"<title>/run/hvtrail/qmp/vm1.sock</title><metadata><nova:instance "
+			"xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'><nova:name>path=/run/hvtrail/qmp/x"
+			"</nova:name></nova:instance></metadata></domain>"));
+	/* the namespace is libvirt's QEMU one, not a look-alike prefix */
+	ck_assert(!qmon("<domain xmlns:qemu='urn:other'><qemu:commandline><qemu:arg "
+			"value='unix:/run/hvtrail/qmp/vm1.sock'/></qemu:commandline></domain>"));
+	/* exact places only: not a subdirectory, not a longer name, not another socket */
+	ck_assert(!qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='unix:/run/hvtrail/qmp/sub/vm1.sock'/>"
+			"</qemu:commandline></domain>"));
+	ck_assert(!qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='unix:/run/hvtrail/qmpx/vm1.sock'/>"
+			"</qemu:commandline></domain>"));
+	ck_assert(!qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='socket,id=m,path=/run/hvtrail/client.sock2'/>"
+			"</qemu:commandline></domain>"));
+	ck_assert(!qmon(DOM_HEAD "<qemu:commandline><qemu:arg value='-qmp'/></qemu:commandline></domain>"));
+	/* not XML, or nothing to look for */
+	ck_assert(!qmon("<domain><qemu:commandline"));
+	char *none[] = { NULL };
+	ck_assert(!lv_qmpxml_monitor("<domain/>", 9, none));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lv_snapxml");
@@ -165,6 +210,7 @@ int main(void)
 	tcase_add_test(t, external_snapshot);
 	tcase_add_test(t, libvirt_wrote);
 	tcase_add_test(t, refused);
+	tcase_add_test(t, qmp_monitor_only_from_commandline);
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

@@ -134,7 +134,10 @@ static void drain(struct lv_input *in)
 	struct lv_obs *list = lv_queue_take(&in->q);
 	int n = 0;
 
-	while (list && n < DRAIN_BATCH && !in->paused) {
+	/* stopping: everything goes, whatever the spool says meanwhile - its
+	 * bound may pause the inputs during this very drain, and a stop that
+	 * waited for room would never end (and lose the queue to SIGKILL) */
+	while (list && (in->stopping || (n < DRAIN_BATCH && !in->paused))) {
 		struct lv_obs *o = list;
 		list = o->next;
 		o->next = NULL;
@@ -266,7 +269,7 @@ static void stop(struct hvt_instance *inst)
 		/* what libvirt said before we let go still goes out; the spool
 		 * is flushed after the inputs stop, and the next start finds
 		 * these events there (lv_persist.c) */
-		in->paused = false;
+		in->stopping = true;
 		struct lv_obs *o;
 		while ((o = lv_queue_take(&in->q))) {
 			lv_queue_unget(&in->q, o);

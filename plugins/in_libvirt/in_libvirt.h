@@ -67,6 +67,7 @@ struct lv_input {
 	struct lv_map *map;
 	bool paused;
 	bool running;
+	bool stopping;                /* stop(): the last drain ignores paused (see drain) */
 	bool loop_held;               /* counted as a user of the libvirt thread */
 	char *view_path;
 	uint64_t emitted;

@@ -9,13 +9,16 @@
  * vm.undefined) - and keeps the rest back (counted in stats as
  * suppressed_qmp).  Which domains those are is decided from their XML when
  * they are defined, started or listed, before any event of theirs is sent,
- * so neither input ever races the other to report a start. */
+ * so neither input ever races the other to report a start.  Only the
+ * socket paths of <qemu:commandline> are read, never the rest of the XML
+ * (lv_qmpxml.c): a description naming in_qmp's directory hides nothing. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "in_libvirt.h"
+#include "lv_qmpxml.h"
 
 /* A value of an in_qmp section, its default when unset; NULL when in_qmp
  * has no such key (an older in_qmp). */
@@ -65,9 +68,8 @@ bool lv_coexist_qmp_monitor(struct lv_input *in, virDomainPtr dom, bool *checked
 	char *xml = virDomainGetXMLDesc(dom, 0);
 	if (!xml)
 		return false;
-	bool found = false;
-	for (int i = 0; i < in->nqmp_dirs && !found; i++)
-		found = strstr(xml, in->qmp_dirs[i]) != NULL;
+	/* only <qemu:commandline>'s socket paths count (lv_qmpxml.h says why) */
+	bool found = lv_qmpxml_monitor(xml, strlen(xml), in->qmp_dirs);
 	free(xml);
 	*checked = true;
 	return found;
