@@ -355,6 +355,14 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *ud)
 static void stamp(struct fwd_pipeline *p, struct hvt_instance *inst, struct hvt_event *ev)
 {
 	hvt_event_set_str(&ev->host, p->host);
+	/* "forwarder" (and "collector") is a daemon's own voice: verify trusts
+	 * a sealed spool.dropped / spool.damaged of source forwarder to explain
+	 * a hole (cli/cmd_verify.c).  An input - a local client through
+	 * in_local - may name other sources, never that one. */
+	if (inst && ev->source && (strcmp(ev->source, "forwarder") == 0 || strcmp(ev->source, "collector") == 0)) {
+		free(ev->source);
+		ev->source = NULL;
+	}
 	if (!ev->source)
 		ev->source = hvt_strdup(inst ? inst->plugin->name + (strncmp(inst->plugin->name, "in_", 3) ? 0 : 3)
 				    : "forwarder");
