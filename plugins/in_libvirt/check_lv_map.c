@@ -43,12 +43,15 @@ static void sink_clear(struct sink *s)
 
 static const struct lv_map_ops ops = { .emit = sink_emit };
 
+/* the connection's URI: this machine's unless a test says otherwise */
+static const char *map_uri = "qemu:///system";
+
 static struct lv_map *new_map(struct sink *s)
 {
 	struct lv_map_opts o;
 
 	lv_map_opts_default(&o);
-	o.uri = "qemu:///system";
+	o.uri = map_uri;
 	memset(s, 0, sizeof *s);
 	return lv_map_new(&o, &ops, s);
 }
@@ -519,14 +522,34 @@ END_TEST
 START_TEST(another_libvirtd)
 {
 	struct sink s;
-	struct lv_map *m = with_running_web01(&s);
+	struct lv_map *m;
 
-	/* the URI now reaches another host: its domains are met as new */
+	map_uri = "qemu+tls://hv9.example/system";
+	m = with_running_web01(&s);
+	map_uri = "qemu:///system";
+	/* the remote URI now reaches another host: its domains are met as new */
 	feed_line(m, "{\"ev\":\"connected\",\"ts_us\":3000000,\"host_uuid\":\"h2\"}");
 	feed_line(m, "{\"ev\":\"domain\",\"ts_us\":3000000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
 		  "\"state\":1,\"reason\":1,\"persistent\":true}");
 	feed_line(m, "{\"ev\":\"resync-end\",\"ts_us\":3000000}");
 	ck_assert_str_eq(types(&s), "libvirt.connected vm.defined:late vm.started:late");
+	sink_clear(&s);
+	lv_map_free(m);
+}
+END_TEST
+
+/* This machine's libvirtd with a made-up host UUID after its restart: the
+ * same domains, nothing reported again. */
+START_TEST(local_libvirtd_new_host_uuid)
+{
+	struct sink s;
+	struct lv_map *m = with_running_web01(&s);
+
+	feed_line(m, "{\"ev\":\"connected\",\"ts_us\":3000000,\"host_uuid\":\"h2\"}");
+	feed_line(m, "{\"ev\":\"domain\",\"ts_us\":3000000,\"dom\":\"web01\",\"uuid\":\"" UUID_A "\",\"id\":1,"
+		  "\"state\":1,\"reason\":1,\"persistent\":true,\"snapshots\":[]}");
+	feed_line(m, "{\"ev\":\"resync-end\",\"ts_us\":3000000}");
+	ck_assert_str_eq(types(&s), "libvirt.connected");
 	sink_clear(&s);
 	lv_map_free(m);
 }
@@ -685,6 +708,7 @@ int main(void)
 	tcase_add_test(rs, resync_differences);
 	tcase_add_test(rs, resync_migration_outcomes);
 	tcase_add_test(rs, another_libvirtd);
+	tcase_add_test(rs, local_libvirtd_new_host_uuid);
 	suite_add_tcase(s, rs);
 	TCase *f = tcase_create("folding");
 	tcase_add_test(f, held_end_without_figures);

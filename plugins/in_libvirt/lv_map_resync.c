@@ -42,11 +42,27 @@ static struct hvt_event *late_event(struct lv_map *m, struct lv_dom *d, const ch
 	return ev;
 }
 
+/* A URI without a host part (qemu:///system, qemu+unix:///system) is this
+ * machine.  Its libvirtd may present another host UUID after a restart -
+ * without host_uuid in libvirtd.conf and without a valid SMBIOS UUID it
+ * makes one up at each start - and that is no reason to meet every VM
+ * again (each would be reported a second time, late). */
+static bool uri_is_local(const char *uri)
+{
+	const char *p = uri ? strstr(uri, "://") : NULL;
+
+	return p && p[3] == '/';
+}
+
 void map_connected(struct lv_map *m, const struct lv_obs *o)
 {
 	const char *host_uuid = o->s1 ? o->s1 : "";
 
-	if (m->host_uuid[0] && strcmp(m->host_uuid, host_uuid) != 0) {
+	if (m->host_uuid[0] && strcmp(m->host_uuid, host_uuid) != 0 && uri_is_local(m->uri)) {
+		hvt_warn("in_libvirt: libvirt on this machine (%s) now calls itself host %s, not %s; "
+			 "what was seen of its domains stands (set host_uuid in libvirtd.conf for a stable "
+			 "one)", m->uri, host_uuid, m->host_uuid);
+	} else if (m->host_uuid[0] && strcmp(m->host_uuid, host_uuid) != 0) {
 		hvt_warn("in_libvirt: %s is now libvirt host %s, not %s as before: its domains are met "
 			 "as new", m->uri, host_uuid, m->host_uuid);
 		while (m->doms)
