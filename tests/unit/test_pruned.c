@@ -66,6 +66,7 @@ START_TEST(other_forms_are_not_canonical)
 
 	sample(&p);
 	hvt_pruned_to_json(&p, &a);
+	hvt_pruned_clear(&p);                   /* p is reused below */
 	const char *text = hvt_buf_cstr(&a);
 	/* a space, a truncation, an escaped character that needs none */
 	char *spaced = hvt_asprintf("{ %s", text + 1);
