@@ -76,7 +76,10 @@ report_failures() {
 		xargs -r grep -l '^:test-result: \(FAIL\|ERROR\)' 2>/dev/null | sort | head -n 12 |
 	while read -r trs; do
 		note "failed: ${trs#$top/build-ci/}"
-		tail -n 40 "${trs%.trs}.log"
+		# the test's own verdict first (the tail is often the daemons' logs)
+		grep -m 5 -E ': FAIL: |timed out|ERROR: |Assertion|runtime error' "${trs%.trs}.log"
+		echo "----- last lines -----"
+		tail -n 30 "${trs%.trs}.log"
 	done
 }
 
