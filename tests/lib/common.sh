@@ -50,6 +50,8 @@ for_events() { echo $(( ${2:-30} + $1 / 200 )); }
 # scaled SECONDS: SECONDS times HVT_TIMEOUT_FACTOR (for bounds given to other
 # programs, e.g. `timeout "$(scaled 30)" ...` or a helper's --timeout).
 scaled() { awk -v t="$1" -v f="$HVT_TIMEOUT_FACTOR" 'BEGIN { printf "%g", t * f }'; }
+# scaled_ms MS: the same as a config duration in whole milliseconds ("4000ms")
+scaled_ms() { awk -v t="$1" -v f="$HVT_TIMEOUT_FACTOR" 'BEGIN { printf "%.0fms", t * f }'; }
 
 # Messages go to the original stderr (fd 9), even from inside a polled
 # condition whose output wait_until redirects.
